@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: build and run the whole test suite in
+# Release (accuracy floors included), then the unit suite again under ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release --output-on-failure -j2
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+ctest --preset asan --output-on-failure -j2 -LE accuracy

@@ -1,0 +1,57 @@
+// The assistant command router: turns a multi-label model's prediction into the assistant
+// components a command needs, with dependencies added and ordered by priority.
+// A ComponentRegistry is immutable once parsed and safe to share between threads.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "model/model.h"
+
+namespace fastintent {
+
+enum class Priority { kCore = 0, kHigh = 1, kMedium = 2, kLow = 3 };
+const char* PriorityName(Priority p);
+
+struct Component {
+  std::string name;
+  Priority priority = Priority::kLow;
+  int memory_mb = 0;
+  int load_ms = 0;
+  std::vector<std::string> depends_on;
+  std::string description;
+};
+
+class ComponentRegistry {
+ public:
+  // Parses {"components": [{"name", "priority" (CORE|HIGH|MEDIUM|LOW), "memory_mb", "load_ms",
+  // "depends_on": [...], "description"}]}. Fails on unknown priorities, dependencies on
+  // undeclared components, duplicate names and dependency cycles.
+  static StatusOr<ComponentRegistry> Parse(const std::string& json, const std::string& source);
+  const Component* Find(const std::string& name) const;
+  const std::vector<Component>& components() const { return components_; }
+  // The registry as JSON text (the form Parse reads).
+  std::string ToJson() const;
+
+ private:
+  std::vector<Component> components_;
+};
+
+struct RoutedComponent {
+  const Component* component;
+  float confidence;    // the model's probability (for a pulled-in dependency: its own)
+  bool dependency;     // added because another routed component depends on it
+};
+
+struct RouteResult {
+  std::vector<RoutedComponent> components;  // priority order, then confidence descending
+  int total_memory_mb = 0;
+};
+
+// Routes `probs` (one probability per model label) with `threshold` (< 0: the model's
+// calibrated one). Model labels that are not components are ignored.
+RouteResult Route(const Model& model, const ComponentRegistry& registry,
+                  const std::vector<float>& probs, float threshold);
+
+}  // namespace fastintent

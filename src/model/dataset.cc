@@ -1,0 +1,155 @@
+#include "model/dataset.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace fastintent {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Status ParseJsonLine(const std::string& line, Example* ex, bool* multi) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("malformed JSON");
+  if (!j.is_object()) return InvalidArgument("expected a JSON object");
+  auto t = j.find("text");
+  if (t == j.end()) return InvalidArgument("missing \"text\"");
+  if (!t->is_string()) return InvalidArgument("\"text\" is not a string");
+  ex->text = t->get<std::string>();
+  auto l = j.find("label");
+  auto ls = j.find("labels");
+  if (ls != j.end()) {
+    if (!ls->is_array()) return InvalidArgument("\"labels\" is not an array");
+    for (const auto& v : *ls) {
+      if (!v.is_string()) return InvalidArgument("\"labels\" holds a non-string");
+      ex->labels.push_back(v.get<std::string>());
+    }
+    *multi = true;
+  } else if (l != j.end()) {
+    if (!l->is_string()) return InvalidArgument("\"label\" is not a string");
+    ex->labels.push_back(l->get<std::string>());
+  } else {
+    return InvalidArgument("missing \"label\" or \"labels\"");
+  }
+  return Status::Ok();
+}
+
+// Splits one CSV record (RFC 4180; the record may span lines, so `in` supplies more).
+Status ParseCsvRecord(std::string line, std::istream& in, size_t* line_no,
+                      std::vector<std::string>* fields) {
+  fields->clear();
+  std::string cur;
+  bool quoted = false;
+  size_t i = 0;
+  while (true) {
+    if (i == line.size()) {
+      if (!quoted) break;
+      std::string next;
+      if (!std::getline(in, next)) return InvalidArgument("unterminated quoted CSV field");
+      ++*line_no;
+      if (!next.empty() && next.back() == '\r') next.pop_back();
+      cur.push_back('\n');
+      line = std::move(next);
+      i = 0;
+      continue;
+    }
+    char c = line[i++];
+    if (quoted) {
+      if (c == '"') {
+        if (i < line.size() && line[i] == '"') {
+          cur.push_back('"');
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        cur.push_back(c);
+      }
+    } else if (c == '"' && cur.empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      fields->push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  fields->push_back(std::move(cur));
+  return Status::Ok();
+}
+
+enum class Format { kJsonl, kCsv, kFastText };
+
+}  // namespace
+
+StatusOr<Dataset> ReadDataset(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  Dataset ds;
+  Format fmt = Format::kFastText;
+  if (EndsWith(path, ".jsonl") || EndsWith(path, ".json")) fmt = Format::kJsonl;
+  else if (EndsWith(path, ".csv")) fmt = Format::kCsv;
+  else {
+    // Sniff the first non-blank line.
+    std::string first;
+    while (std::getline(in, first) && first.find_first_not_of(" \t\r") == std::string::npos) {}
+    if (!first.empty() && first[first.find_first_not_of(" \t")] == '{') fmt = Format::kJsonl;
+    in.clear();
+    in.seekg(0);
+  }
+  std::string line;
+  size_t line_no = 0;
+  int text_col = -1, label_col = -1;
+  std::vector<std::string> fields;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const size_t start_line = line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    auto where = [&](const Status& s) { return s.WithPrefix(path + ":" + std::to_string(start_line)); };
+    Example ex;
+    ex.line = start_line;
+    if (fmt == Format::kJsonl) {
+      Status s = ParseJsonLine(line, &ex, &ds.multi_label);
+      if (!s.ok()) return where(s);
+    } else if (fmt == Format::kCsv) {
+      Status s = ParseCsvRecord(line, in, &line_no, &fields);
+      if (!s.ok()) return where(s);
+      if (text_col < 0) {
+        for (size_t c = 0; c < fields.size(); ++c) {
+          if (fields[c] == "text") text_col = int(c);
+          if (fields[c] == "label") label_col = int(c);
+        }
+        if (text_col < 0 || label_col < 0)
+          return where(InvalidArgument("CSV header must name \"text\" and \"label\" columns"));
+        continue;
+      }
+      if (int(fields.size()) <= std::max(text_col, label_col))
+        return where(InvalidArgument("expected at least " + std::to_string(std::max(text_col, label_col) + 1) +
+                                     " CSV fields, got " + std::to_string(fields.size())));
+      ex.text = fields[size_t(text_col)];
+      ex.labels.push_back(fields[size_t(label_col)]);
+    } else {
+      size_t pos = 0;
+      while (line.compare(pos, 9, "__label__") == 0) {
+        size_t end = line.find_first_of(" \t", pos);
+        if (end == std::string::npos) end = line.size();
+        ex.labels.push_back(line.substr(pos + 9, end - pos - 9));
+        pos = line.find_first_not_of(" \t", end);
+        if (pos == std::string::npos) pos = line.size();
+      }
+      if (ex.labels.empty()) return where(InvalidArgument("no __label__ prefix (fastText format)"));
+      if (ex.labels.size() > 1) ds.multi_label = true;
+      ex.text = line.substr(pos);
+    }
+    for (const std::string& l : ex.labels)
+      if (l.empty()) return where(InvalidArgument("empty label"));
+    ds.examples.push_back(std::move(ex));
+  }
+  if (in.bad()) return IoError(path + ": read failed");
+  return ds;
+}
+
+}  // namespace fastintent

@@ -1,0 +1,33 @@
+// Labelled text datasets: reading JSON Lines, CSV and fastText files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace fastintent {
+
+struct Example {
+  std::string text;
+  std::vector<std::string> labels;  // one for single-label data; any number (even 0) otherwise
+  size_t line = 0;                  // 1-based line in the source file, for error messages
+};
+
+struct Dataset {
+  std::vector<Example> examples;
+  // True when any row gave a "labels" list (JSON) or several __label__ tags (fastText): the
+  // data is multi-label and trains a sigmoid output.
+  bool multi_label = false;
+};
+
+// Reads a dataset; the format is chosen by content and extension:
+// - JSON Lines (.jsonl/.json, or a first non-blank line starting with '{'): objects with
+//   "text" (string) and either "label" (string) or "labels" (array of strings);
+//   other fields are ignored;
+// - CSV (.csv): a header row naming "text" and "label" columns (any order), RFC 4180 quoting;
+// - fastText (.txt or lines starting "__label__"): `__label__a [__label__b ...] text`.
+// Blank lines are skipped. Errors name the file and line: `train.jsonl:1042: missing "text"`.
+StatusOr<Dataset> ReadDataset(const std::string& path);
+
+}  // namespace fastintent

@@ -1,0 +1,139 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernels.h"
+
+namespace fastintent {
+
+void Network::Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows) {
+  hidden = hidden_sizes;
+  num_labels = labels;
+  num_rows = rows;
+  embedding.Resize(size_t(rows) * stride0());
+  embedding_bias.Resize(stride0());
+  layers.clear();
+  layers.resize(hidden.size());
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    const uint32_t in = hidden[i];
+    const uint32_t out = i + 1 < hidden.size() ? hidden[i + 1] : labels;
+    layers[i].Allocate(in, out);
+  }
+}
+
+namespace {
+void CopyBuffer(const AlignedBuffer<float>& from, AlignedBuffer<float>* to) {
+  to->Resize(from.size());
+  if (from.size()) std::memcpy(to->data(), from.data(), from.size() * sizeof(float));
+}
+}  // namespace
+
+Network Network::Clone() const {
+  Network n;
+  n.hidden = hidden;
+  n.num_labels = num_labels;
+  n.num_rows = num_rows;
+  CopyBuffer(embedding, &n.embedding);
+  CopyBuffer(embedding_bias, &n.embedding_bias);
+  n.layers.resize(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    n.layers[i].in = layers[i].in;
+    n.layers[i].out = layers[i].out;
+    CopyBuffer(layers[i].w, &n.layers[i].w);
+    CopyBuffer(layers[i].b, &n.layers[i].b);
+  }
+  return n;
+}
+
+size_t Network::ParameterCount() const {
+  size_t n = size_t(num_rows) * width0() + width0();
+  for (const DenseLayer& l : layers) n += size_t(l.in) * l.out + l.out;
+  return n;
+}
+
+Model::Model(Featurizer featurizer, Network network, std::vector<std::string> labels,
+             OutputKind kind, float threshold, std::string oos_label)
+    : featurizer_(std::move(featurizer)),
+      network_(std::move(network)),
+      labels_(std::move(labels)),
+      kind_(kind),
+      threshold_(threshold),
+      oos_label_(std::move(oos_label)) {}
+
+Session Model::NewSession() const {
+  Session s;
+  s.activations.emplace_back(network_.stride0());
+  for (const DenseLayer& l : network_.layers) s.activations.emplace_back(PadFloats(l.out));
+  s.probs.resize(labels_.size());
+  return s;
+}
+
+void ForwardLogits(const Network& net, const FeatureVector& x,
+                   std::vector<AlignedBuffer<float>>* acts, float* logits) {
+  float* h = (*acts)[0].data();
+  const size_t w0 = net.stride0();
+  std::memset(h, 0, w0 * sizeof(float));
+  kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data(), x.weights.data(),
+                            x.rows.size(), h, w0);
+  if (net.layers.empty()) {
+    for (uint32_t j = 0; j < net.num_labels; ++j) logits[j] = h[j] + net.embedding_bias[j];
+    return;
+  }
+  kernels::BiasRelu(net.embedding_bias.data(), h, w0);
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const DenseLayer& l = net.layers[i];
+    const bool last = i + 1 == net.layers.size();
+    float* y = last ? logits : (*acts)[i + 1].data();
+    kernels::MatVec(l.w.data(), l.out, l.stride(), (*acts)[i].data(), l.b.data(), y);
+    if (!last) {
+      for (uint32_t j = 0; j < l.out; ++j) y[j] = std::max(0.0f, y[j]);
+    }
+  }
+}
+
+Status Model::Probabilities(std::string_view text, Session* s) const {
+  featurizer_.Featurize(text, &s->featurizer, &s->features);
+  if (s->features.rows.empty()) {
+    return InvalidArgument(text.empty() ? "empty text: nothing to classify"
+                                        : "no known words or characters in the text");
+  }
+  s->probs.resize(labels_.size());
+  ForwardLogits(network_, s->features, &s->activations, s->probs.data());
+  if (kind_ == OutputKind::kSoftmax) {
+    kernels::Softmax(s->probs.data(), s->probs.size());
+  } else {
+    kernels::Sigmoid(s->probs.data(), s->probs.size());
+  }
+  return Status::Ok();
+}
+
+void Model::Decide(const std::vector<float>& probs, int k, float threshold,
+                   std::vector<LabelScore>* out) const {
+  out->clear();
+  if (threshold < 0) threshold = threshold_;
+  if (k <= 0) return;
+  // Partial selection of the k best without allocation beyond `out`.
+  for (uint32_t i = 0; i < probs.size(); ++i) {
+    if (kind_ == OutputKind::kSigmoid && probs[i] < threshold) continue;
+    LabelScore c{i, probs[i]};
+    if (int(out->size()) < k) {
+      out->push_back(c);
+    } else if (c.prob > out->back().prob) {
+      out->back() = c;
+    } else {
+      continue;
+    }
+    for (size_t j = out->size() - 1; j > 0 && (*out)[j].prob > (*out)[j - 1].prob; --j)
+      std::swap((*out)[j], (*out)[j - 1]);
+  }
+  if (kind_ == OutputKind::kSoftmax && !out->empty() && out->front().prob < threshold) out->clear();
+}
+
+int Model::LabelIndex(std::string_view name) const {
+  for (size_t i = 0; i < labels_.size(); ++i)
+    if (labels_[i] == name) return int(i);
+  return -1;
+}
+
+}  // namespace fastintent

@@ -1,0 +1,120 @@
+// The intent model: featuriser + MLP + labels + calibration. Immutable after construction or
+// load and safe to share between any number of threads; each thread brings its own Session.
+//
+// Network: x (sparse, from the Featurizer) -> h0 = ReLU(E^T x + b0) -> [h_i = ReLU(W_i h_{i-1}
+// + b_i)]... -> logits = W_out h_last + b_out -> softmax (single-label) or sigmoid
+// (multi-label). E has one row per vocabulary entry, so the first layer costs
+// O(features in the text x width), not O(buckets). With no hidden layers the model is linear:
+// E maps straight to the logits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/aligned_buffer.h"
+#include "common/status.h"
+#include "text/featurizer.h"
+
+namespace fastintent {
+
+enum class OutputKind : uint32_t {
+  kSoftmax = 0,  // single-label: probabilities sum to 1
+  kSigmoid = 1,  // multi-label: an independent probability per label
+};
+
+// A dense layer: y = W x + b with W row-major [out][PadFloats(in)], b of PadFloats(out).
+struct DenseLayer {
+  uint32_t in = 0;
+  uint32_t out = 0;
+  AlignedBuffer<float> w;
+  AlignedBuffer<float> b;
+  void Allocate(uint32_t in_dim, uint32_t out_dim) {
+    in = in_dim;
+    out = out_dim;
+    w.Resize(size_t(out) * PadFloats(in));
+    b.Resize(PadFloats(out));
+  }
+  size_t stride() const { return PadFloats(in); }
+};
+
+// The weights of the network. `embedding` is [vocab rows][PadFloats(width)] where width is
+// hidden[0] (or the label count when there are no hidden layers).
+struct Network {
+  std::vector<uint32_t> hidden;  // hidden layer widths, e.g. {256, 128, 64}
+  uint32_t num_labels = 0;
+  uint32_t num_rows = 0;         // vocabulary rows
+  AlignedBuffer<float> embedding;
+  AlignedBuffer<float> embedding_bias;
+  std::vector<DenseLayer> layers;  // hidden.size() layers: hidden[1..], then the output
+
+  uint32_t width0() const { return hidden.empty() ? num_labels : hidden[0]; }
+  size_t stride0() const { return PadFloats(width0()); }
+  // Shapes every buffer for the given sizes (zero-filled).
+  void Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows);
+  size_t ParameterCount() const;
+  // Deep copy (used to keep the best weights while training).
+  Network Clone() const;
+};
+
+// Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
+// makes a prediction allocation-free once warm.
+struct Session {
+  FeaturizerScratch featurizer;
+  FeatureVector features;
+  std::vector<AlignedBuffer<float>> activations;  // one per layer output
+  std::vector<float> probs;
+};
+
+// One scored label.
+struct LabelScore {
+  uint32_t label;
+  float prob;
+};
+
+class Model {
+ public:
+  Model(Featurizer featurizer, Network network, std::vector<std::string> labels, OutputKind kind,
+        float threshold, std::string oos_label);
+
+  // Session sized for this model.
+  Session NewSession() const;
+
+  // Computes the probability of every label for `text` into session->probs (num_labels
+  // floats). Fails with InvalidArgument when the text has no known feature: nothing to
+  // classify (empty or all-unknown input).
+  Status Probabilities(std::string_view text, Session* session) const;
+
+  // Labels to report for probabilities `probs`: softmax: the top-k labels, or none when the
+  // top probability is below `threshold` (rejection); sigmoid: up to k labels whose probability
+  // is >= threshold. Best first. `threshold` < 0 means "use the calibrated one".
+  void Decide(const std::vector<float>& probs, int k, float threshold,
+              std::vector<LabelScore>* out) const;
+
+  const Featurizer& featurizer() const { return featurizer_; }
+  const Network& network() const { return network_; }
+  const std::vector<std::string>& labels() const { return labels_; }
+  OutputKind kind() const { return kind_; }
+  float threshold() const { return threshold_; }
+  // Name of the label that means "out of scope" in the training data ("" when none).
+  const std::string& oos_label() const { return oos_label_; }
+  // Index of `name` in labels(), or -1.
+  int LabelIndex(std::string_view name) const;
+
+ private:
+  Featurizer featurizer_;
+  Network network_;
+  std::vector<std::string> labels_;
+  OutputKind kind_;
+  float threshold_;
+  std::string oos_label_;
+};
+
+// Runs the network on a featurised input; shared by inference and the trainer's evaluation.
+// `acts` must have been shaped by Session (one buffer per layer). Writes logits to `logits`.
+void ForwardLogits(const Network& net, const FeatureVector& x,
+                   std::vector<AlignedBuffer<float>>* acts, float* logits);
+
+}  // namespace fastintent

@@ -1,0 +1,114 @@
+// Hashed word and character n-gram features with sublinear TF, IDF and L2 normalisation.
+// The hash and the feature keys are part of the model file format (docs/model-format.md):
+// changing them breaks every saved model, and golden tests pin them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "text/normalizer.h"
+
+namespace fastintent {
+
+// What features are extracted; stored in the model file's "featurizer" section.
+struct FeaturizerConfig {
+  uint32_t num_buckets = 1u << 20;  // hash space; bucket = FNV-1a-64(key) mod num_buckets
+  uint32_t word_ngrams = 2;         // longest word n-gram (1 = unigrams only; 1..3)
+  uint32_t char_min = 2;            // shortest character n-gram, in code points (0 = none)
+  uint32_t char_max = 5;            // longest character n-gram (char_min..8)
+  uint32_t min_df = 2;              // buckets seen in fewer training texts are dropped
+
+  Status Validate() const;
+};
+
+// Feature groups: each is L2-normalised on its own, then the groups present are scaled by
+// 1/sqrt(number of groups present) so the whole vector has unit norm.
+enum FeatureGroup : uint8_t { kWordGroup = 0, kCharGroup = 1, kNumGroups = 2 };
+
+// One hashed feature of a text, before vocabulary lookup: its bucket, group and count.
+struct RawFeature {
+  uint32_t bucket;
+  uint32_t tf;
+  FeatureGroup group;
+};
+
+// FNV-1a 64-bit over `n` bytes, continuing from `h` (start with kFnvOffset).
+inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
+inline uint64_t Fnv1a(uint64_t h, const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+// Per-thread buffers for featurisation; no allocation once warm.
+struct FeaturizerScratch {
+  TokenizerScratch tok;
+  std::string utf8;                 // "<token>" bytes for char n-grams, tokens for words
+  std::vector<uint32_t> offsets;    // byte offset of each code point in utf8
+  std::vector<uint32_t> token_off;  // byte offsets of tokens in `utf8` (word pass)
+  std::vector<uint32_t> buckets[kNumGroups];
+  std::vector<RawFeature> raw;
+};
+
+// Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
+// each bucket once with its count. Keys hashed (bytes, FNV-1a 64):
+//   word unigram  'w' token
+//   word n-gram   'b' token1 ' ' token2 [' ' token3]   (n = 2..word_ngrams)
+//   char n-gram   'c' window of "<token>" of char_min..char_max code points
+// where tokens come from Tokenize() and are UTF-8 encoded.
+void HashFeatures(const FeaturizerConfig& config, std::string_view text, FeaturizerScratch* s);
+
+// The sparse feature vector the model consumes: vocabulary rows and their weights.
+struct FeatureVector {
+  std::vector<uint32_t> rows;
+  std::vector<float> weights;
+  void clear() { rows.clear(); weights.clear(); }
+};
+
+// Maps buckets to dense vocabulary rows and holds each row's IDF weight. Immutable once built;
+// safe to share between threads.
+class Vocabulary {
+ public:
+  static constexpr uint32_t kNoRow = 0xFFFFFFFFu;
+  Vocabulary() = default;
+  // `buckets` strictly increasing, all < num_buckets; idf.size() == buckets.size().
+  static StatusOr<Vocabulary> Create(uint32_t num_buckets, std::vector<uint32_t> buckets,
+                                     std::vector<float> idf);
+  uint32_t RowOf(uint32_t bucket) const { return row_of_bucket_[bucket]; }
+  float Idf(uint32_t row) const { return idf_[row]; }
+  size_t size() const { return buckets_.size(); }
+  uint32_t num_buckets() const { return uint32_t(row_of_bucket_.size()); }
+  const std::vector<uint32_t>& buckets() const { return buckets_; }
+  const std::vector<float>& idf() const { return idf_; }
+
+ private:
+  std::vector<uint32_t> row_of_bucket_;
+  std::vector<uint32_t> buckets_;
+  std::vector<float> idf_;
+};
+
+// Counts document frequencies over a training corpus and builds the Vocabulary:
+// buckets with df >= min_df, idf = ln((1 + N) / (1 + df)) + 1 (smoothed, as in scikit-learn).
+Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std::string>& texts);
+
+// Text -> FeatureVector: hashing, vocabulary lookup (unknown buckets dropped), weight
+// (1 + ln tf) * idf, per-group L2 normalisation. Immutable; thread-safe with one scratch per
+// thread.
+class Featurizer {
+ public:
+  Featurizer() = default;
+  Featurizer(FeaturizerConfig config, Vocabulary vocab)
+      : config_(config), vocab_(std::move(vocab)) {}
+  void Featurize(std::string_view text, FeaturizerScratch* scratch, FeatureVector* out) const;
+  const FeaturizerConfig& config() const { return config_; }
+  const Vocabulary& vocab() const { return vocab_; }
+
+ private:
+  FeaturizerConfig config_;
+  Vocabulary vocab_;
+};
+
+}  // namespace fastintent

@@ -1,0 +1,123 @@
+#include "text/normalizer.h"
+
+#include <utf8proc.h>
+
+namespace fastintent {
+
+bool SanitizeUtf8(std::string_view text, std::string* out) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  const utf8proc_ssize_t n = utf8proc_ssize_t(text.size());
+  utf8proc_ssize_t i = 0;
+  bool valid = true;
+  int32_t cp;
+  while (i < n) {
+    utf8proc_ssize_t len = utf8proc_iterate(p + i, n - i, &cp);
+    if (len < 0) {
+      if (valid) {
+        valid = false;
+        out->assign(text.data(), size_t(i));
+      }
+      out->append("\xEF\xBF\xBD");  // U+FFFD
+      i += 1;
+      continue;
+    }
+    if (!valid) out->append(text.data() + i, size_t(len));
+    i += len;
+  }
+  return valid;
+}
+
+void AppendUtf8(int32_t cp, std::string* out) {
+  utf8proc_uint8_t buf[4];
+  utf8proc_ssize_t len = utf8proc_encode_char(cp, buf);
+  out->append(reinterpret_cast<const char*>(buf), size_t(len));
+}
+
+namespace {
+
+enum class CharClass { kWord, kApostrophe, kSymbol, kSeparator };
+
+CharClass Classify(int32_t cp) {
+  if (cp == 0x27 || cp == 0x2019) return CharClass::kApostrophe;
+  switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+      return CharClass::kWord;
+    case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SO:
+      return CharClass::kSymbol;
+    default:
+      return CharClass::kSeparator;
+  }
+}
+
+constexpr utf8proc_option_t kNormalizeOptions = utf8proc_option_t(
+    UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+
+}  // namespace
+
+void Tokenize(std::string_view text, TokenizerScratch* s) {
+  if (!SanitizeUtf8(text, &s->sanitized)) text = s->sanitized;
+  auto& cps = s->codepoints;
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  // Case folding and compatibility decomposition can expand text; retry with the size asked.
+  if (cps.size() < text.size() + 16) cps.resize(text.size() + 16);
+  utf8proc_ssize_t n = utf8proc_decompose(p, utf8proc_ssize_t(text.size()), cps.data(),
+                                          utf8proc_ssize_t(cps.size()), kNormalizeOptions);
+  if (n > utf8proc_ssize_t(cps.size())) {
+    cps.resize(size_t(n));
+    n = utf8proc_decompose(p, utf8proc_ssize_t(text.size()), cps.data(),
+                           utf8proc_ssize_t(cps.size()), kNormalizeOptions);
+  }
+  if (n < 0) n = 0;  // cannot happen on sanitised input; treat as empty rather than fail
+  n = utf8proc_normalize_utf32(cps.data(), n, kNormalizeOptions);
+  if (n < 0) n = 0;
+
+  // Tokenise in place: word characters are compacted so that dropped apostrophes vanish.
+  s->tokens.clear();
+  uint32_t write = 0;
+  bool in_word = false;
+  uint32_t word_begin = 0;
+  for (utf8proc_ssize_t i = 0; i < n; ++i) {
+    const int32_t cp = cps[size_t(i)];
+    const CharClass c = Classify(cp);
+    if (c == CharClass::kWord) {
+      if (!in_word) {
+        in_word = true;
+        word_begin = write;
+      }
+      cps[write++] = cp;
+      continue;
+    }
+    if (c == CharClass::kApostrophe && in_word && i + 1 < n &&
+        Classify(cps[size_t(i + 1)]) == CharClass::kWord) {
+      continue;  // "what's" -> "whats"
+    }
+    if (in_word) {
+      s->tokens.push_back({word_begin, write});
+      in_word = false;
+    }
+    if (c == CharClass::kSymbol) {
+      cps[write] = cp;
+      s->tokens.push_back({write, write + 1});
+      ++write;
+    }
+  }
+  if (in_word) s->tokens.push_back({word_begin, write});
+}
+
+std::vector<std::string> TokenizeToStrings(std::string_view text) {
+  TokenizerScratch s;
+  Tokenize(text, &s);
+  std::vector<std::string> out;
+  for (const TokenSpan& t : s.tokens) {
+    std::string w;
+    for (uint32_t i = t.begin; i < t.end; ++i) AppendUtf8(s.codepoints[i], &w);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace fastintent

@@ -1,0 +1,47 @@
+// Text normalisation and tokenisation: the first half of the featuriser, and part of the model
+// file format (docs/model-format.md, "Featuriser"). Changing what these functions produce for
+// any input changes every trained model's features: the golden tests pin it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fastintent {
+
+// A token: a span [begin, end) of code points in TokenizerScratch::codepoints.
+struct TokenSpan {
+  uint32_t begin;
+  uint32_t end;
+};
+
+// Reusable buffers for Tokenize; one per thread. After warm-up, Tokenize does not allocate
+// unless a text is longer than any seen before.
+struct TokenizerScratch {
+  std::string sanitized;              // input with invalid UTF-8 replaced (only when needed)
+  std::vector<int32_t> codepoints;    // NFKC + case-folded text, as code points
+  std::vector<TokenSpan> tokens;      // word tokens over `codepoints`
+};
+
+// Replaces every ill-formed UTF-8 sequence in `text` with U+FFFD (one per maximal invalid
+// subsequence start byte). Returns true when `text` was already valid (then `out` is untouched).
+bool SanitizeUtf8(std::string_view text, std::string* out);
+
+// Normalises `text` (invalid UTF-8 replaced by U+FFFD, then Unicode NFKC with case folding,
+// default-ignorable code points removed) and splits it into word tokens, both left in
+// `scratch`:
+// - a word is a maximal run of letters, marks and digits (Unicode categories L*, M*, N*);
+//   apostrophes (U+0027, U+2019) between word characters are dropped, so "what's" == "whats";
+// - every symbol code point (categories S*: "$", "%", emoji) is a one-code-point token;
+// - everything else (spaces, punctuation, controls) separates tokens and is dropped.
+// Never fails: any byte string yields a (possibly empty) token list.
+void Tokenize(std::string_view text, TokenizerScratch* scratch);
+
+// Convenience for tests and tools: the tokens of `text` as UTF-8 strings.
+std::vector<std::string> TokenizeToStrings(std::string_view text);
+
+// Appends the UTF-8 encoding of code point `cp` to `out`.
+void AppendUtf8(int32_t cp, std::string* out);
+
+}  // namespace fastintent

@@ -1,0 +1,409 @@
+// Golden tests of the normaliser and tokenizer (docs/model-format.md, "Normalisation" and
+// "Tokenisation"). What Tokenize produces is part of the model file format (tokenizer id 1):
+// if one of these expectations has to change, every saved model's features change with it,
+// and the format's tokenizer id must be bumped instead.
+#include "text/normalizer.h"
+
+#include <utf8proc.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace fastintent {
+namespace {
+
+using Tokens = std::vector<std::string>;
+
+const char kFffd[] = "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER in UTF-8
+
+// Sanitises `in` and returns the text to tokenise (the input itself when it was valid).
+std::string Sanitized(const std::string& in, bool* was_valid = nullptr) {
+  std::string out = "<untouched>";
+  const bool valid = SanitizeUtf8(in, &out);
+  if (was_valid) *was_valid = valid;
+  if (valid) {
+    EXPECT_EQ(out, "<untouched>") << "SanitizeUtf8 must not write `out` for valid input";
+    return in;
+  }
+  return out;
+}
+
+// n copies of U+FFFD.
+std::string Fffd(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += kFffd;
+  return s;
+}
+
+// Strict, independent UTF-8 validator (Unicode 15, table 3-7): true when `s` is well-formed.
+bool IsWellFormedUtf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    const unsigned c = p[i];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c == 0xE0) {
+      len = 3;
+      lo = 0xA0;
+    } else if (c == 0xED) {
+      len = 3;
+      hi = 0x9F;
+    } else if (c >= 0xE1 && c <= 0xEF)
+      len = 3;
+    else if (c == 0xF0) {
+      len = 4;
+      lo = 0x90;
+    } else if (c == 0xF4) {
+      len = 4;
+      hi = 0x8F;
+    } else if (c >= 0xF1 && c <= 0xF3)
+      len = 4;
+    else
+      return false;
+    if (i + len > n) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned b = p[i + k];
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SanitizeUtf8: each byte that does not begin a well-formed sequence becomes one U+FFFD.
+
+TEST(SanitizeUtf8Test, ValidInputIsReportedValidAndOutIsUntouched) {
+  for (const std::string& s :
+       {std::string(""), std::string("plain ascii"), std::string("caf\xC3\xA9 \xE2\x82\xAC"),
+        std::string("\xF0\x9F\x98\x80"), std::string("\xF4\x8F\xBF\xBF"),  // U+10FFFF
+        std::string("\xEF\xBF\xBF"),                                       // U+FFFF
+        std::string("\xEF\xBF\xBD"),                                       // U+FFFD itself
+        std::string("nul\0inside", 10)}) {
+    bool valid = false;
+    EXPECT_EQ(Sanitized(s, &valid), s);
+    EXPECT_TRUE(valid) << s;
+  }
+}
+
+TEST(SanitizeUtf8Test, ReplacementGoldens) {
+  struct Case {
+    std::string in, out;
+  };
+  const Case cases[] = {
+      // Stray bytes.
+      {"\xFF", Fffd(1)},
+      {"\xFE\xFF", Fffd(2)},
+      {"\x80", Fffd(1)},  // lone continuation byte
+      {"a\x80\x80z", "a" + Fffd(2) + "z"},
+      // Truncated multi-byte sequences: each byte of the fragment is replaced.
+      {"\xC3", Fffd(1)},
+      {"x\xE2\x82y", "x" + Fffd(2) + "y"},
+      {"\xE2\x82", Fffd(2)},
+      {"\xF0\x9F\x98", Fffd(3)},
+      {"ok \xF0\x9F\x98", "ok " + Fffd(3)},
+      {"\xE2\x28\xA1", Fffd(1) + "(" + Fffd(1)},  // bad second byte: '(' survives
+      // Overlong encodings.
+      {"\xC0\x80", Fffd(2)},  // U+0000 in two bytes
+      {"\xC0\xAF", Fffd(2)},  // '/' in two bytes
+      {"\xC1\xBF", Fffd(2)},
+      {"\xE0\x80\xAF", Fffd(3)},
+      {"\xE0\x9F\xBF", Fffd(3)},  // U+07FF in three bytes
+      {"\xF0\x80\x80\xAF", Fffd(4)},
+      {"\xF0\x8F\xBF\xBF", Fffd(4)},  // U+FFFF in four bytes
+      // UTF-16 surrogates encoded in UTF-8 (CESU-8 style).
+      {"\xED\xA0\x80", Fffd(3)},              // U+D800
+      {"\xED\xBF\xBF", Fffd(3)},              // U+DFFF
+      {"\xED\xA0\xBD\xED\xB8\x80", Fffd(6)},  // a surrogate pair for U+1F600
+      // Beyond U+10FFFF, and bytes that can never appear.
+      {"\xF4\x90\x80\x80", Fffd(4)},
+      {"\xF5\x80\x80\x80", Fffd(4)},
+      {"\xF8\x88\x80\x80\x80", Fffd(5)},
+      // Valid text around the damage is kept byte for byte.
+      {"h\xC3\xA9llo\xFFw\xC3\xB6rld", "h\xC3\xA9llo" + Fffd(1) + "w\xC3\xB6rld"},
+      {"\xE2\x82\xAC\xE2\x82\xE2\x82\xAC", "\xE2\x82\xAC" + Fffd(2) + "\xE2\x82\xAC"},
+  };
+  for (const Case& c : cases) {
+    bool valid = true;
+    const std::string got = Sanitized(c.in, &valid);
+    EXPECT_FALSE(valid) << testing::PrintToString(c.in);
+    EXPECT_EQ(got, c.out) << testing::PrintToString(c.in);
+    EXPECT_TRUE(IsWellFormedUtf8(got));
+  }
+}
+
+TEST(SanitizeUtf8Test, RandomBytesAlwaysGiveWellFormedUtf8) {
+  std::mt19937 rng(7);
+  for (int iter = 0; iter < 2000; ++iter) {
+    std::string s(rng() % 64, '\0');
+    for (char& c : s) c = char(rng());
+    bool valid = false;
+    const std::string out = Sanitized(s, &valid);
+    ASSERT_EQ(valid, IsWellFormedUtf8(s)) << testing::PrintToString(s);
+    ASSERT_TRUE(IsWellFormedUtf8(out)) << testing::PrintToString(s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokenize
+
+TEST(TokenizeTest, UnicodeTablesAreTheOnesTheFormatWasFrozenWith) {
+  // Tokenizer id 1 is defined with utf8proc's Unicode 15.0 tables (Debian 12's utf8proc 2.8).
+  // Another Unicode version changes the categories of some code points and so the features of
+  // texts containing them: treat a failure here as a format change, not as a test to update.
+  EXPECT_STREQ(utf8proc_unicode_version(), "15.0.0");
+}
+
+TEST(TokenizeTest, LowercasesAndSplitsOnSpacesAndPunctuation) {
+  EXPECT_EQ(TokenizeToStrings("Hello, World!"), (Tokens{"hello", "world"}));
+  EXPECT_EQ(TokenizeToStrings("  set an alarm\tfor 7am\n"),
+            (Tokens{"set", "an", "alarm", "for", "7am"}));
+  EXPECT_EQ(
+      TokenizeToStrings("hello, world! (ok) a-b a_b a.b a/b \"q\" #tag @user"),
+      (Tokens{"hello", "world", "ok", "a", "b", "a", "b", "a", "b", "a", "b", "q", "tag", "user"}));
+  EXPECT_EQ(TokenizeToStrings("3.14 e-mail"), (Tokens{"3", "14", "e", "mail"}));
+  // '%' is punctuation (Po), not a symbol: dropped.
+  EXPECT_EQ(TokenizeToStrings("100%"), (Tokens{"100"}));
+}
+
+TEST(TokenizeTest, ApostrophesInsideWordsAreDropped) {
+  EXPECT_EQ(TokenizeToStrings("what's"), (Tokens{"whats"}));
+  EXPECT_EQ(TokenizeToStrings("What\xE2\x80\x99s up"), (Tokens{"whats", "up"}));  // U+2019
+  EXPECT_EQ(TokenizeToStrings("rock'n'roll"), (Tokens{"rocknroll"}));
+  EXPECT_EQ(TokenizeToStrings("l'\xC3\xA9t\xC3\xA9"), (Tokens{"l\xC3\xA9t\xC3\xA9"}));
+  EXPECT_EQ(TokenizeToStrings("50\xE2\x80\x99s"), (Tokens{"50s"}));
+  // Fullwidth apostrophe U+FF07 becomes U+0027 under NFKC, then is dropped.
+  EXPECT_EQ(TokenizeToStrings("A\xEF\xBC\x87"
+                              "B"),
+            (Tokens{"ab"}));
+  // Only between word characters: at the edges, or doubled, it separates.
+  EXPECT_EQ(TokenizeToStrings("its' 'tis"), (Tokens{"its", "tis"}));
+  EXPECT_EQ(TokenizeToStrings("don''t"), (Tokens{"don", "t"}));
+  EXPECT_EQ(TokenizeToStrings("a\xE2\x80\x99\xE2\x80\x99"
+                              "b"),
+            (Tokens{"a", "b"}));
+  EXPECT_EQ(TokenizeToStrings("'quoted'"), (Tokens{"quoted"}));
+  // U+2018 is an opening quote, not an apostrophe.
+  EXPECT_EQ(TokenizeToStrings("it\xE2\x80\x98s"), (Tokens{"it", "s"}));
+  // U+02BC MODIFIER LETTER APOSTROPHE is a letter (Lm): kept inside the word.
+  EXPECT_EQ(TokenizeToStrings("don\xCA\xBCt"), (Tokens{"don\xCA\xBCt"}));
+}
+
+TEST(TokenizeTest, FullCaseFolding) {
+  EXPECT_EQ(TokenizeToStrings("Stra\xC3\x9F"
+                              "e"),
+            (Tokens{"strasse"}));  // ß -> ss
+  EXPECT_EQ(TokenizeToStrings("STRASSE"), (Tokens{"strasse"}));
+  EXPECT_EQ(TokenizeToStrings("\xCE\xA3\xCE\x91\xCE\xA3"),
+            (Tokens{"\xCF\x83\xCE\xB1\xCF\x83"}));                 // ΣΑΣ -> σασ
+  EXPECT_EQ(TokenizeToStrings("\xCF\x82"), (Tokens{"\xCF\x83"}));  // final ς -> σ
+  EXPECT_EQ(TokenizeToStrings("\xC4\xB0stanbul"), (Tokens{"i\xCC\x87stanbul"}));  // İ -> i + U+0307
+  EXPECT_EQ(TokenizeToStrings("\xC7\x85 \xC7\x84"),
+            (Tokens{"d\xC5\xBE", "d\xC5\xBE"}));  // ǅ Ǆ -> dž
+}
+
+TEST(TokenizeTest, NfkcCompatibilityForms) {
+  EXPECT_EQ(TokenizeToStrings("\xEF\xAC\x81nancial \xEF\xAC\x80"),
+            (Tokens{"financial", "ff"}));  // ﬁ ﬀ
+  // Full-width Latin and digits, ideographic space.
+  EXPECT_EQ(
+      TokenizeToStrings(
+          "\xEF\xBC\xA8\xEF\xBC\xA5\xEF\xBC\xAC\xEF\xBC\xAC\xEF\xBC\xAF\xE3\x80\x80"
+          "\xEF\xBD\x97\xEF\xBD\x8F\xEF\xBD\x92\xEF\xBD\x8C\xEF\xBD\x84\xEF\xBC\x91\xEF\xBC\x92"),
+      (Tokens{"hello", "world12"}));
+  // Composition: decomposed and precomposed é give the same token.
+  EXPECT_EQ(TokenizeToStrings("cafe\xCC\x81 caf\xC3\xA9"), (Tokens{"caf\xC3\xA9", "caf\xC3\xA9"}));
+  EXPECT_EQ(TokenizeToStrings("\xE2\x84\xAB"), (Tokens{"\xC3\xA5"}));  // ANGSTROM SIGN -> å
+  EXPECT_EQ(TokenizeToStrings("k\xE2\x84\xAA"), (Tokens{"kk"}));       // KELVIN SIGN -> k
+  EXPECT_EQ(TokenizeToStrings("\xE2\x85\xAB"), (Tokens{"xii"}));       // Roman numeral XII
+  // Half-width katakana ｶ + ﾞ compose to ガ; ㌀ expands to アパート.
+  EXPECT_EQ(TokenizeToStrings("\xEF\xBD\xB6\xEF\xBE\x9E"), (Tokens{"\xE3\x82\xAC"}));
+  EXPECT_EQ(TokenizeToStrings("\xE3\x8C\x80"),
+            (Tokens{"\xE3\x82\xA2\xE3\x83\x91\xE3\x83\xBC\xE3\x83\x88"}));
+  // ½ -> 1 U+2044 2; the fraction slash is a math symbol, so it is a token of its own.
+  EXPECT_EQ(TokenizeToStrings("\xC2\xBD \xC2\xB2"), (Tokens{"1", "\xE2\x81\x84", "2", "2"}));
+}
+
+TEST(TokenizeTest, DefaultIgnorablesAreRemovedNotSeparators) {
+  // SOFT HYPHEN and ZERO WIDTH SPACE vanish and join their neighbours.
+  EXPECT_EQ(TokenizeToStrings("soft\xC2\xAD"
+                              "hyphen zero\xE2\x80\x8Bwidth"),
+            (Tokens{"softhyphen", "zerowidth"}));
+  // ZERO WIDTH JOINER inside an emoji sequence: the two emoji remain separate symbols.
+  EXPECT_EQ(TokenizeToStrings("\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9"),
+            (Tokens{"\xF0\x9F\x91\xA8", "\xF0\x9F\x91\xA9"}));
+}
+
+TEST(TokenizeTest, SymbolsAreOneCodePointTokens) {
+  EXPECT_EQ(TokenizeToStrings("$5 + 3% = \xE2\x82\xAC"),
+            (Tokens{"$", "5", "+", "3", "=", "\xE2\x82\xAC"}));
+  EXPECT_EQ(TokenizeToStrings("I \xF0\x9F\x98\x80 emoji"),
+            (Tokens{"i", "\xF0\x9F\x98\x80", "emoji"}));
+  EXPECT_EQ(TokenizeToStrings("\xF0\x9F\x98\x80\xF0\x9F\x98\x80"),
+            (Tokens{"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"}));
+  EXPECT_EQ(TokenizeToStrings("C++"), (Tokens{"c", "+", "+"}));
+  EXPECT_EQ(TokenizeToStrings("^`~|<>"), (Tokens{"^", "`", "~", "|", "<", ">"}));
+  EXPECT_EQ(TokenizeToStrings("5$"), (Tokens{"5", "$"}));
+}
+
+TEST(TokenizeTest, LettersMarksAndNumbersOfAnyScriptAreWordCharacters) {
+  EXPECT_EQ(
+      TokenizeToStrings(
+          "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88"),
+      (Tokens{
+          "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88"}));
+  EXPECT_EQ(TokenizeToStrings("\xCC\x81"
+                              "a"),
+            (Tokens{"\xCC\x81"
+                    "a"}));  // a leading combining mark
+  EXPECT_EQ(TokenizeToStrings("\xD9\xA3\xD9\xA4"),
+            (Tokens{"\xD9\xA3\xD9\xA4"}));  // Arabic-Indic digits ٣٤
+}
+
+TEST(TokenizeTest, ControlsUnassignedAndPrivateUseSeparate) {
+  EXPECT_EQ(TokenizeToStrings(std::string("x\0y", 3)), (Tokens{"x", "y"}));
+  EXPECT_EQ(TokenizeToStrings("\t\n\r\x01"), Tokens{});
+  EXPECT_EQ(TokenizeToStrings("a\xCD\xB8"
+                              "b"),
+            (Tokens{"a", "b"}));  // U+0378 unassigned
+  EXPECT_EQ(TokenizeToStrings("a\xEE\x80\x80"
+                              "b"),
+            (Tokens{"a", "b"}));                           // U+E000 private use
+  EXPECT_EQ(TokenizeToStrings("\xEF\xBF\xBF"), Tokens{});  // U+FFFF noncharacter
+}
+
+TEST(TokenizeTest, InvalidUtf8BecomesReplacementSymbols) {
+  // U+FFFD is a symbol (So): each replaced byte is a token of its own.
+  EXPECT_EQ(TokenizeToStrings("bad \xFF\xFE bytes"), (Tokens{"bad", kFffd, kFffd, "bytes"}));
+  EXPECT_EQ(TokenizeToStrings("x\xE2\x82y"), (Tokens{"x", kFffd, kFffd, "y"}));
+  EXPECT_EQ(TokenizeToStrings("\xED\xA0\x80"), (Tokens{kFffd, kFffd, kFffd}));
+  EXPECT_EQ(TokenizeToStrings("\xC0\x80"), (Tokens{kFffd, kFffd}));
+  // An invalid byte inside a word splits it.
+  EXPECT_EQ(TokenizeToStrings("wo\x80rd"), (Tokens{"wo", kFffd, "rd"}));
+}
+
+TEST(TokenizeTest, EmptyAndBlankTextGiveNoTokens) {
+  EXPECT_EQ(TokenizeToStrings(""), Tokens{});
+  EXPECT_EQ(TokenizeToStrings("   "), Tokens{});
+  EXPECT_EQ(TokenizeToStrings("?!.,;:"), Tokens{});
+  TokenizerScratch s;
+  Tokenize("", &s);
+  EXPECT_TRUE(s.tokens.empty());
+}
+
+TEST(TokenizeTest, TokenSpansIndexTheNormalisedCodePoints) {
+  TokenizerScratch s;
+  Tokenize("Hi, \xC3\x89T\xC3\x89!", &s);  // "Hi, ÉTÉ!"
+  ASSERT_EQ(s.tokens.size(), 2u);
+  EXPECT_EQ(s.tokens[0].begin, 0u);
+  EXPECT_EQ(s.tokens[0].end, 2u);
+  EXPECT_EQ(s.tokens[1].begin, 2u);  // spans are compacted: separators are not kept
+  EXPECT_EQ(s.tokens[1].end, 5u);
+  const std::vector<int32_t> expected = {'h', 'i', 0xE9, 't', 0xE9};
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(s.codepoints[i], expected[i]) << i;
+}
+
+TEST(TokenizeTest, ScratchReuseGivesTheSameTokens) {
+  TokenizerScratch s;
+  auto tokens_of = [&](const std::string& text) {
+    Tokenize(text, &s);
+    Tokens out;
+    for (const TokenSpan& t : s.tokens) {
+      std::string w;
+      for (uint32_t i = t.begin; i < t.end; ++i) AppendUtf8(s.codepoints[i], &w);
+      out.push_back(w);
+    }
+    return out;
+  };
+  const std::string long_text = std::string(5000, 'x') + " \xFF tail";
+  const std::vector<std::string> texts = {"What's up?", long_text,      "a",         "bad \xFF",
+                                          "",           "\xEF\xB7\xBA", "What's up?"};
+  for (const std::string& t : texts)
+    EXPECT_EQ(tokens_of(t), TokenizeToStrings(t)) << t.substr(0, 40);
+}
+
+TEST(TokenizeTest, ExpandingTextLargerThanTheInitialBuffer) {
+  // U+FDFA (3 bytes) expands to 18 code points under NFKC: four Arabic words.
+  const std::string one = "\xEF\xB7\xBA";
+  const Tokens words = {"\xD8\xB5\xD9\x84\xD9\x89", "\xD8\xA7\xD9\x84\xD9\x84\xD9\x87",
+                        "\xD8\xB9\xD9\x84\xD9\x8A\xD9\x87", "\xD9\x88\xD8\xB3\xD9\x84\xD9\x85"};
+  EXPECT_EQ(TokenizeToStrings(one), words);
+  // The expansion has no space at its ends: two copies back to back share a word.
+  EXPECT_EQ(TokenizeToStrings(one + one).size(), 7u);
+  // Back to back, the last word of one copy and the first of the next would merge: separate them.
+  std::string many;
+  for (int i = 0; i < 20000; ++i) many += one + " ";  // 80 KB in, 380 K code points out
+  const Tokens t = TokenizeToStrings(many);
+  ASSERT_EQ(t.size(), 4u * 20000);
+  for (size_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], words[i % 4]) << i;
+}
+
+TEST(TokenizeTest, OneMegabyteText) {
+  const std::string unit = "Hello world, what's up? ";
+  std::string text;
+  while (text.size() < (1u << 20)) text += unit;
+  const size_t reps = text.size() / unit.size();
+  const Tokens t = TokenizeToStrings(text);
+  ASSERT_EQ(t.size(), 4 * reps);
+  const Tokens expected = {"hello", "world", "whats", "up"};
+  for (size_t i = 0; i < t.size(); ++i) ASSERT_EQ(t[i], expected[i % 4]) << i;
+
+  // One 1 MB word.
+  const Tokens word = TokenizeToStrings(std::string(1u << 20, 'A'));
+  ASSERT_EQ(word.size(), 1u);
+  EXPECT_EQ(word[0], std::string(1u << 20, 'a'));
+}
+
+TEST(TokenizeTest, OneMegabyteOfRandomBytesNeverCrashes) {
+  std::mt19937 rng(1234);
+  std::string text(1u << 20, '\0');
+  for (char& c : text) c = char(rng());
+  const Tokens t = TokenizeToStrings(text);
+  EXPECT_FALSE(t.empty());
+  for (const std::string& tok : t) {
+    ASSERT_FALSE(tok.empty());
+    ASSERT_TRUE(IsWellFormedUtf8(tok)) << testing::PrintToString(tok);
+    ASSERT_EQ(TokenizeToStrings(tok), Tokens{tok}) << "a token must re-tokenise to itself";
+  }
+}
+
+TEST(TokenizeTest, RandomShortByteStringsNeverCrash) {
+  std::mt19937 rng(99);
+  TokenizerScratch s;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string text(rng() % 24, '\0');
+    // Bias towards bytes that form (or almost form) multi-byte sequences and symbols.
+    for (char& c : text) {
+      const uint32_t r = rng();
+      c = char((r & 3) == 0   ? 0x80 | (r >> 8 & 0x3F)
+               : (r & 3) == 1 ? 0xC0 | (r >> 8 & 0x3F)
+                              : r >> 8);
+    }
+    Tokenize(text, &s);
+    for (const TokenSpan& t : s.tokens) {
+      ASSERT_LT(t.begin, t.end);
+      ASSERT_LE(t.end, s.codepoints.size());
+    }
+  }
+}
+
+TEST(AppendUtf8Test, EncodesEveryLength) {
+  std::string s;
+  AppendUtf8('A', &s);
+  AppendUtf8(0xE9, &s);
+  AppendUtf8(0x20AC, &s);
+  AppendUtf8(0x1F600, &s);
+  EXPECT_EQ(s, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
+}  // namespace
+}  // namespace fastintent

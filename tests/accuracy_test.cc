@@ -1,0 +1,83 @@
+// Accuracy floors on the shared public benchmarks, trained with the default options exactly as
+// `fastintent train DATA --valid VALID` does. Deterministic (fixed seed and thread count).
+// Reads ../shared/data (FI_DATA_DIR); skips with a message where that folder is absent.
+// Timings are not checked here: they belong in benchmarks.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+
+#include "model/dataset.h"
+#include "model/metrics.h"
+#include "model/trainer.h"
+
+namespace fastintent {
+namespace {
+
+struct Scores {
+  double accuracy = 0;           // rejection off, all test examples
+  double in_scope_accuracy = 0;  // rejection off, examples whose gold is not out of scope
+  double calibrated_in_scope = 0;
+  double calibrated_oos_recall = 0;
+};
+
+bool HaveData(const std::string& dir) {
+  struct stat st;
+  return stat((dir + "/train.jsonl").c_str(), &st) == 0;
+}
+
+Scores TrainAndScore(const std::string& dir) {
+  auto train = ReadDataset(dir + "/train.jsonl");
+  auto valid = ReadDataset(dir + "/valid.jsonl");
+  auto test = ReadDataset(dir + "/test.jsonl");
+  EXPECT_TRUE(train.ok() && valid.ok() && test.ok());
+  TrainOptions options;
+  options.threads = 2;
+  options.seed = 1;
+  TrainReport report;
+  auto model = Train(*train, &*valid, options, &report);
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  const Model& m = *model;
+  const int oos = m.oos_label().empty() ? -1 : m.LabelIndex(m.oos_label());
+  MetricsBuilder open(m.labels(), false, oos), calibrated(m.labels(), false, oos);
+  Session session = m.NewSession();
+  std::vector<LabelScore> top;
+  for (const Example& ex : test->examples) {
+    const int gold = m.LabelIndex(ex.labels.at(0));
+    EXPECT_GE(gold, 0) << ex.labels[0];
+    std::vector<uint32_t> pred_open, pred_cal;
+    if (m.Probabilities(ex.text, &session).ok()) {
+      m.Decide(session.probs, 1, 0.0f, &top);
+      for (const LabelScore& s : top) pred_open.push_back(s.label);
+      m.Decide(session.probs, 1, -1.0f, &top);
+      for (const LabelScore& s : top) pred_cal.push_back(s.label);
+    }
+    open.Add({uint32_t(gold)}, pred_open);
+    calibrated.Add({uint32_t(gold)}, pred_cal);
+  }
+  const Metrics mo = open.Compute(), mc = calibrated.Compute();
+  Scores s{mo.accuracy, mo.has_oos ? mo.in_scope_accuracy : mo.accuracy, mc.in_scope_accuracy, mc.oos_recall};
+  std::printf("%s: %zu train, epochs %u (best %u), %.1fs; test accuracy %.2f%%, in-scope %.2f%%; "
+              "calibrated (t=%.4f): in-scope %.2f%%, oos recall %.2f%%\n",
+              dir.c_str(), report.train_examples, report.epochs_run, report.best_epoch, report.seconds,
+              100 * s.accuracy, 100 * s.in_scope_accuracy, m.threshold(), 100 * s.calibrated_in_scope,
+              100 * s.calibrated_oos_recall);
+  return s;
+}
+
+TEST(Accuracy, Clinc150InScopeAtLeast93) {
+  const std::string dir = std::string(FI_DATA_DIR) + "/clinc150";
+  if (!HaveData(dir)) GTEST_SKIP() << "no benchmark data at " << dir;
+  const Scores s = TrainAndScore(dir);
+  EXPECT_GE(s.in_scope_accuracy, 0.930);
+}
+
+TEST(Accuracy, SnipsAtLeast98_5) {
+  const std::string dir = std::string(FI_DATA_DIR) + "/snips";
+  if (!HaveData(dir)) GTEST_SKIP() << "no benchmark data at " << dir;
+  const Scores s = TrainAndScore(dir);
+  EXPECT_GE(s.accuracy, 0.985);
+}
+
+}  // namespace
+}  // namespace fastintent

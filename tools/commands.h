@@ -1,0 +1,29 @@
+// Subcommands of the `fastintent` CLI. Each Add* registers one subcommand on `root` with its
+// flags (documented in its --help) and sets *exit_code when it runs.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fastintent::cli {
+
+void AddTrain(CLI::App& root, int* exit_code);
+void AddEval(CLI::App& root, int* exit_code);
+void AddPredict(CLI::App& root, int* exit_code);
+void AddRoute(CLI::App& root, int* exit_code);
+void AddInspect(CLI::App& root, int* exit_code);
+
+// The model used when -m is not given: $FASTINTENT_MODEL, else the built-in assistant model
+// trained by the README's set-up command (models/assistant.fim in the source tree).
+std::string DefaultModelPath();
+
+// Calls fn(text) for each TEXT argument, or for each stdin line (without its newline) when
+// there are none. Stops early when fn returns false.
+void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn);
+
+// Prints "fastintent: <message>" to stderr and returns the exit code for failures (1).
+int Fail(const std::string& message);
+
+}  // namespace fastintent::cli

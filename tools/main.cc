@@ -1,0 +1,53 @@
+// `fastintent`: train, evaluate and run intent models from the command line.
+// Exit codes: 0 success; 1 failure (message on stderr); 2 some input lines could not be
+// classified (predict/route: each is reported, the rest are answered).
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "tools/commands.h"
+
+namespace fastintent::cli {
+
+std::string DefaultModelPath() {
+  if (const char* env = std::getenv("FASTINTENT_MODEL"); env && *env) return env;
+  return FI_DEFAULT_MODEL;
+}
+
+void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn) {
+  if (!args.empty()) {
+    for (const std::string& a : args)
+      if (!fn(a)) return;
+    return;
+  }
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!fn(line)) return;
+  }
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "fastintent: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace fastintent::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"fastintent: intent classification and assistant command routing in microseconds"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "fastintent 0.1.0");
+  int exit_code = 0;
+  fastintent::cli::AddTrain(app, &exit_code);
+  fastintent::cli::AddEval(app, &exit_code);
+  fastintent::cli::AddPredict(app, &exit_code);
+  fastintent::cli::AddRoute(app, &exit_code);
+  fastintent::cli::AddInspect(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}
