@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command, and what CI runs: build and run the whole test suite in
-# Release (accuracy floors included), then the unit suite again under ASan + UBSan.
+# Release (accuracy floors included), then the unit suite again under ASan + UBSan, then the
+# concurrent code (inference engine, HTTP server) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,3 +11,6 @@ ctest --preset release --output-on-failure -j2
 cmake --preset asan >/dev/null
 cmake --build --preset asan
 ctest --preset asan --output-on-failure -j2 -LE accuracy
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan --target inference_engine_test server_test
+ctest --preset tsan --output-on-failure -j2 -R 'Engine|Server'

@@ -33,17 +33,21 @@ struct Row {
 
 // Ten phrasings per intent, each in three frames: 4 intents x 30 varied lines.
 const std::vector<std::pair<std::string, std::vector<std::string>>> kIntents = {
-    {"weather", {"what's the weather", "will it rain", "show the forecast", "is it going to be sunny",
-                 "how cold is it outside", "do i need an umbrella", "will it snow", "how windy is it",
-                 "give me the weather report", "is it humid"}},
-    {"music", {"play some jazz", "put on my playlist", "skip this song", "play the new album", "shuffle my music",
-               "play something relaxing", "turn the music up", "next track", "play the radio",
-               "who sings this song"}},
-    {"alarm", {"set an alarm", "wake me up early", "snooze the alarm", "cancel my alarm", "set an alarm for six",
-               "change my wake up time", "turn off the alarm", "alarm at seven thirty", "ring an alarm",
-               "delete all alarms"}},
-    {"greeting", {"hello", "hi there", "good morning", "hey buddy", "greetings", "howdy partner",
-                  "hello again friend", "hi how are you", "good evening", "hey there pal"}},
+    {"weather",
+     {"what's the weather", "will it rain", "show the forecast", "is it going to be sunny",
+      "how cold is it outside", "do i need an umbrella", "will it snow", "how windy is it",
+      "give me the weather report", "is it humid"}},
+    {"music",
+     {"play some jazz", "put on my playlist", "skip this song", "play the new album",
+      "shuffle my music", "play something relaxing", "turn the music up", "next track",
+      "play the radio", "who sings this song"}},
+    {"alarm",
+     {"set an alarm", "wake me up early", "snooze the alarm", "cancel my alarm",
+      "set an alarm for six", "change my wake up time", "turn off the alarm",
+      "alarm at seven thirty", "ring an alarm", "delete all alarms"}},
+    {"greeting",
+     {"hello", "hi there", "good morning", "hey buddy", "greetings", "howdy partner",
+      "hello again friend", "hi how are you", "good evening", "hey there pal"}},
 };
 const std::vector<std::string> kFrames = {"%", "% tonight", "please % now"};
 
@@ -66,30 +70,33 @@ std::vector<Row> IntentRows() {
 std::vector<Row> ComponentRows() {
   const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> groups = {
       {{"wake_word"},
-       {"change the wake word", "turn off the hey jarvis trigger", "make the wake word more sensitive",
-        "disable hands free activation", "the wake word keeps triggering by itself", "set my wake phrase to computer",
-        "pause the wake word during meetings", "why didn't the wake word respond", "lower the wake word sensitivity",
-        "enable the wake word again"}},
+       {"change the wake word", "turn off the hey jarvis trigger",
+        "make the wake word more sensitive", "disable hands free activation",
+        "the wake word keeps triggering by itself", "set my wake phrase to computer",
+        "pause the wake word during meetings", "why didn't the wake word respond",
+        "lower the wake word sensitivity", "enable the wake word again"}},
       {{"voice"},
        {"read this aloud", "speak a little slower", "change your speaking voice", "say it out loud",
         "use a british accent", "talk louder", "read my messages out loud", "transcribe what i say",
         "switch the microphone", "start dictation"}},
       {{"vision"},
        {"take a screenshot", "what is on my screen", "describe this window", "record my screen",
-        "explain the error on screen", "capture the active window", "what app is open on the screen",
-        "look at my screen", "watch this window for changes", "summarize the page on my screen"}},
+        "explain the error on screen", "capture the active window",
+        "what app is open on the screen", "look at my screen", "watch this window for changes",
+        "summarize the page on my screen"}},
       {{"memory"},
-       {"free up some ram", "how much memory is in use", "close apps hogging memory", "check memory pressure",
-        "is my ram full", "show memory usage", "clear the swap", "which app uses the most memory",
-        "purge inactive memory", "memory is almost full"}},
+       {"free up some ram", "how much memory is in use", "close apps hogging memory",
+        "check memory pressure", "is my ram full", "show memory usage", "clear the swap",
+        "which app uses the most memory", "purge inactive memory", "memory is almost full"}},
       {{"vision", "voice"},
-       {"read what's on my screen out loud", "describe my screen aloud", "say what this window shows",
-        "read the error on screen to me out loud", "speak the text in this window", "read the page on my screen aloud",
-        "tell me out loud what app is open", "narrate what you see on the screen", "read the screenshot aloud",
-        "say the title of this window out loud"}},
+       {"read what's on my screen out loud", "describe my screen aloud",
+        "say what this window shows", "read the error on screen to me out loud",
+        "speak the text in this window", "read the page on my screen aloud",
+        "tell me out loud what app is open", "narrate what you see on the screen",
+        "read the screenshot aloud", "say the title of this window out loud"}},
       {{},
-       {"never mind", "cancel that", "thanks that's all", "ok", "um", "good night", "asdfgh", "stop", "forget it",
-        "no thanks"}},
+       {"never mind", "cancel that", "thanks that's all", "ok", "um", "good night", "asdfgh",
+        "stop", "forget it", "no thanks"}},
   };
   std::vector<Row> rows;
   for (const std::string& frame : kFrames)
@@ -102,8 +109,10 @@ std::string ToJsonl(const std::vector<Row>& rows, bool multi) {
   std::string s;
   for (const Row& r : rows) {
     json j = {{"text", r.text}};
-    if (multi) j["labels"] = r.labels;
-    else j["label"] = r.labels.at(0);
+    if (multi)
+      j["labels"] = r.labels;
+    else
+      j["label"] = r.labels.at(0);
     s += j.dump() + "\n";
   }
   return s;
@@ -147,8 +156,8 @@ uint32_t Crc32c(const std::string& bytes) {
 }
 
 uint32_t GetU32(const std::string& s, size_t off) {
-  return uint32_t(uint8_t(s[off])) | uint32_t(uint8_t(s[off + 1])) << 8 | uint32_t(uint8_t(s[off + 2])) << 16 |
-         uint32_t(uint8_t(s[off + 3])) << 24;
+  return uint32_t(uint8_t(s[off])) | uint32_t(uint8_t(s[off + 1])) << 8 |
+         uint32_t(uint8_t(s[off + 2])) << 16 | uint32_t(uint8_t(s[off + 3])) << 24;
 }
 
 void PutU32(std::string* s, size_t off, uint32_t v) {
@@ -247,7 +256,8 @@ class CliTest : public ::testing::Test {
   // uncaught exception fails the test whatever the caller expects.
   Result Run(const std::vector<std::string>& args, const std::string& input = "") {
     const std::string n = std::to_string(runs_++);
-    const std::string in = Write("stdin." + n, input), out = Path("stdout." + n), err = Path("stderr." + n);
+    const std::string in = Write("stdin." + n, input), out = Path("stdout." + n),
+                      err = Path("stderr." + n);
     std::string cmd = ShellQuote(FI_CLI);
     for (const std::string& a : args) cmd += " " + ShellQuote(a);
     cmd += " <" + ShellQuote(in) + " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
@@ -258,7 +268,8 @@ class CliTest : public ::testing::Test {
     r.err = ReadFile(err);
     EXPECT_LT(r.code, 128) << "killed by a signal: `" << cmd << "`:\n" << r.err.substr(0, 2000);
     for (const char* bad : {"Sanitizer", "runtime error:", "terminate called", "Segmentation"})
-      EXPECT_EQ(r.err.find(bad), std::string::npos) << "`" << cmd << "`:\n" << r.err.substr(0, 2000);
+      EXPECT_EQ(r.err.find(bad), std::string::npos) << "`" << cmd << "`:\n"
+                                                    << r.err.substr(0, 2000);
     return r;
   }
 
@@ -267,7 +278,8 @@ class CliTest : public ::testing::Test {
   void ExpectFailure(const Result& r, const std::vector<std::string>& parts) {
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_EQ(r.err.rfind("fastintent: ", 0), 0u) << r.err;
-    for (const std::string& p : parts) EXPECT_NE(r.err.find(p), std::string::npos) << "stderr lacks '" << p << "': " << r.err;
+    for (const std::string& p : parts)
+      EXPECT_NE(r.err.find(p), std::string::npos) << "stderr lacks '" << p << "': " << r.err;
   }
 
   // Small and quick. Early stopping keeps the first epoch with the best validation accuracy,
@@ -275,8 +287,10 @@ class CliTest : public ::testing::Test {
   // model is still unsure); `valid` overrides that.
   static std::vector<std::string> TrainArgs(const std::string& data, const std::string& model,
                                             const std::string& valid = "") {
-    return {"train", data, "-o", model, "--valid", valid.empty() ? data : valid, "--hidden", "16",
-            "--epochs", "8", "--patience", "2", "--threads", "2", "--buckets", "65536", "--lr", "0.1", "--dropout", "0.1", "-q"};
+    return {"train",     data,  "-o",        model,   "--valid",    valid.empty() ? data : valid,
+            "--hidden",  "16",  "--epochs",  "8",     "--patience", "2",
+            "--threads", "2",   "--buckets", "65536", "--lr",       "0.1",
+            "--dropout", "0.1", "-q"};
   }
 
   // Trains the 4-intent single-label model once per test; returns its path.
@@ -329,7 +343,8 @@ TEST_F(CliTest, PredictJsonShapeIsExact) {
 
 TEST_F(CliTest, PredictTopKBestFirst) {
   const std::string model = IntentModel();
-  const Result r = Run({"predict", "-m", model, "--json", "--k", "3", "play some jazz tonight", "good morning"});
+  const Result r =
+      Run({"predict", "-m", model, "--json", "--k", "3", "play some jazz tonight", "good morning"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<json> lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 2u);
@@ -343,7 +358,8 @@ TEST_F(CliTest, PredictTopKBestFirst) {
       distinct.insert(j["labels"][i]["label"].get<std::string>());
       sum += j["labels"][i]["prob"].get<double>();
       if (i > 0) {
-        EXPECT_GE(j["labels"][i - 1]["prob"].get<double>(), j["labels"][i]["prob"].get<double>()) << j.dump();
+        EXPECT_GE(j["labels"][i - 1]["prob"].get<double>(), j["labels"][i]["prob"].get<double>())
+            << j.dump();
       }
     }
     EXPECT_EQ(distinct.size(), 3u);
@@ -357,7 +373,8 @@ TEST_F(CliTest, PredictTopKBestFirst) {
 
 TEST_F(CliTest, PredictThresholdZeroNeverRejects) {
   const std::string model = IntentModel();
-  const std::vector<std::string> texts = {"will it snow", "play the radio and set an alarm", "qz hello xv"};
+  const std::vector<std::string> texts = {"will it snow", "play the radio and set an alarm",
+                                          "qz hello xv"};
   // Softmax with label smoothing never reaches probability 1: threshold 1 rejects everything...
   std::vector<std::string> args = {"predict", "-m", model, "--json", "--threshold", "1"};
   args.insert(args.end(), texts.begin(), texts.end());
@@ -383,7 +400,8 @@ TEST_F(CliTest, PredictThresholdZeroNeverRejects) {
 
 TEST_F(CliTest, PredictReadsStdinLinesWhenNoText) {
   const std::string model = IntentModel();
-  const Result r = Run({"predict", "-m", model, "--json"}, "will it rain\r\nskip this song\ncancel my alarm\n");
+  const Result r =
+      Run({"predict", "-m", model, "--json"}, "will it rain\r\nskip this song\ncancel my alarm\n");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<json> lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out;
@@ -421,7 +439,8 @@ TEST_F(CliTest, PredictEmptyLineIsReportedAndTheRestAnswered) {
   EXPECT_EQ(lines[0]["labels"][0]["label"], "weather");
   ASSERT_TRUE(lines[1].contains("error")) << lines[1].dump();
   EXPECT_TRUE(lines[1]["error"].is_string());
-  EXPECT_NE(lines[1]["error"].get<std::string>().find("empty"), std::string::npos) << lines[1].dump();
+  EXPECT_NE(lines[1]["error"].get<std::string>().find("empty"), std::string::npos)
+      << lines[1].dump();
   EXPECT_EQ(lines[1]["text"], "");
   EXPECT_TRUE(lines[1]["labels"].empty());
   EXPECT_EQ(lines[2]["labels"][0]["label"], "greeting");
@@ -440,7 +459,8 @@ TEST_F(CliTest, PredictEmptyLineIsReportedAndTheRestAnswered) {
 
 TEST_F(CliTest, PredictInvalidUtf8IsAnswered) {
   const std::string model = IntentModel();
-  const std::string input = "play some \xff\xfe jazz\n\xc3\x28 hello there\nwill it rain \xe2\x82\n";
+  const std::string input =
+      "play some \xff\xfe jazz\n\xc3\x28 hello there\nwill it rain \xe2\x82\n";
   Result r = Run({"predict", "-m", model, "--json"}, input);
   EXPECT_EQ(r.code, 0) << r.err;
   const std::vector<json> lines = JsonLines(r.out);  // valid JSON (so valid UTF-8) throughout
@@ -492,7 +512,8 @@ TEST_F(CliTest, EvalJsonFields) {
   int support = 0;
   std::set<std::string> labels;
   for (const json& l : j["per_label"]) {
-    EXPECT_EQ(Keys(l), (std::set<std::string>{"label", "precision", "recall", "f1", "support"})) << l.dump();
+    EXPECT_EQ(Keys(l), (std::set<std::string>{"label", "precision", "recall", "f1", "support"}))
+        << l.dump();
     labels.insert(l["label"].get<std::string>());
     EXPECT_EQ(l["support"], 30);
     support += l["support"].get<int>();
@@ -508,8 +529,9 @@ TEST_F(CliTest, EvalJsonFields) {
 
 TEST_F(CliTest, EvalPlainAndUnclassifiable) {
   const std::string model = IntentModel();
-  const std::string data = Write("eval.jsonl", "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
-                                               "{\"text\": \"\", \"label\": \"music\"}\n");
+  const std::string data = Write("eval.jsonl",
+                                 "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
+                                 "{\"text\": \"\", \"label\": \"music\"}\n");
   Result r = Run({"eval", "-m", model, data});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("accuracy 50.00%"), std::string::npos) << r.out;
@@ -524,8 +546,9 @@ TEST_F(CliTest, EvalPlainAndUnclassifiable) {
 
 TEST_F(CliTest, EvalUnknownLabelNamesFileLineAndLabel) {
   const std::string model = IntentModel();
-  const std::string data = Write("eval.jsonl", "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
-                                               "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
+  const std::string data = Write("eval.jsonl",
+                                 "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
+                                 "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
   ExpectFailure(Run({"eval", "-m", model, data}), {data + ":2:", "'cooking'"});
 }
 
@@ -560,21 +583,24 @@ TEST_F(CliTest, Inspect) {
 
 TEST_F(CliTest, RouteAddsDependenciesInPriorityOrder) {
   const std::string model = ComponentModel();
-  const json registry = json::parse(ReadFile(std::string(FI_SOURCE_DIR) + "/data/assistant/components.json"));
+  const json registry =
+      json::parse(ReadFile(std::string(FI_SOURCE_DIR) + "/data/assistant/components.json"));
   std::map<std::string, json> by_name;
   for (const json& c : registry["components"]) by_name[c["name"].get<std::string>()] = c;
   const std::map<std::string, int> rank = {{"CORE", 0}, {"HIGH", 1}, {"MEDIUM", 2}, {"LOW", 3}};
 
-  const Result r = Run({"route", "-m", model, "--json", "--threshold", "0.5", "change the wake word tonight",
-                        "read what's on my screen out loud"});
+  const Result r = Run({"route", "-m", model, "--json", "--threshold", "0.5",
+                        "change the wake word tonight", "read what's on my screen out loud"});
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<json> lines = JsonLines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   for (const json& j : lines) {
-    EXPECT_EQ(Keys(j), (std::set<std::string>{"text", "components", "total_memory_mb"})) << j.dump();
+    EXPECT_EQ(Keys(j), (std::set<std::string>{"text", "components", "total_memory_mb"}))
+        << j.dump();
     int total = 0, last_rank = -1;
     for (const json& c : j["components"]) {
-      EXPECT_EQ(Keys(c), (std::set<std::string>{"name", "priority", "confidence", "memory_mb", "load_ms", "dependency"}))
+      EXPECT_EQ(Keys(c), (std::set<std::string>{"name", "priority", "confidence", "memory_mb",
+                                                "load_ms", "dependency"}))
           << c.dump();
       const json& reg = by_name.at(c["name"].get<std::string>());
       EXPECT_EQ(c["priority"], reg["priority"]);
@@ -617,7 +643,8 @@ TEST_F(CliTest, RoutePlainOutputAndErrors) {
   r = Run({"route", "-m", model, "--json", "never mind"});
   EXPECT_EQ(r.code, 0) << r.err;
   // A model trained without --components cannot route.
-  ExpectFailure(Run({"route", "-m", IntentModel(), "hello"}), {IntentModel(), "component registry"});
+  ExpectFailure(Run({"route", "-m", IntentModel(), "hello"}),
+                {IntentModel(), "component registry"});
 }
 
 TEST_F(CliTest, MultiLabelEvalHasExactMatchAndMicroF1) {
@@ -639,7 +666,8 @@ TEST_F(CliTest, HelpOfEverySubcommandExitsZero) {
   for (const char* sub : {"train", "eval", "predict", "route", "inspect"}) {
     const Result r = Run({sub, "--help"});
     EXPECT_EQ(r.code, 0) << sub << ": " << r.err;
-    EXPECT_NE(r.out.find(std::string("fastintent ") + sub), std::string::npos) << sub << ": " << r.out;
+    EXPECT_NE(r.out.find(std::string("fastintent ") + sub), std::string::npos)
+        << sub << ": " << r.out;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << sub;
   }
   const Result top = Run({"--help"});
@@ -678,12 +706,15 @@ TEST_F(CliTest, CsvAndFastTextTrainTheSameTask) {
 
 TEST_F(CliTest, TrainingFileErrorsNameFileAndLine) {
   std::string good = ToJsonl(IntentRows(), false);
-  const std::string missing = Write("missing.jsonl", "{\"text\": \"hi\", \"label\": \"greeting\"}\n\n"
-                                                     "{\"label\": \"music\", \"txt\": \"play\"}\n" + good);
+  const std::string missing = Write("missing.jsonl",
+                                    "{\"text\": \"hi\", \"label\": \"greeting\"}\n\n"
+                                    "{\"label\": \"music\", \"txt\": \"play\"}\n" +
+                                        good);
   ExpectFailure(Run(TrainArgs(missing, Path("m1.fim"))), {missing + ":3: missing \"text\""});
   EXPECT_FALSE(std::filesystem::exists(Path("m1.fim")));
 
-  const std::string malformed = Write("malformed.jsonl", good + "{\"text\": \"hi\", \"label\": \"greeting\",}\n");
+  const std::string malformed =
+      Write("malformed.jsonl", good + "{\"text\": \"hi\", \"label\": \"greeting\",}\n");
   ExpectFailure(Run(TrainArgs(malformed, Path("m2.fim"))), {malformed + ":121:", "malformed JSON"});
 
   const std::string csv = Write("bad.csv", "text,label\n\"hello, there\",greeting\njust text\n");
@@ -692,9 +723,12 @@ TEST_F(CliTest, TrainingFileErrorsNameFileAndLine) {
   const std::string ft = Write("bad.txt", "__label__greeting hello\nhello without label\n");
   ExpectFailure(Run(TrainArgs(ft, Path("m4.fim"))), {ft + ":2:", "__label__"});
 
-  ExpectFailure(Run(TrainArgs(Path("nope.jsonl"), Path("m5.fim"))), {Path("nope.jsonl"), "cannot open"});
+  ExpectFailure(Run(TrainArgs(Path("nope.jsonl"), Path("m5.fim"))),
+                {Path("nope.jsonl"), "cannot open"});
 
-  const std::string one = Write("one.jsonl", "{\"text\": \"hi\", \"label\": \"greeting\"}\n{\"text\": \"yo\", \"label\": \"greeting\"}\n");
+  const std::string one = Write(
+      "one.jsonl",
+      "{\"text\": \"hi\", \"label\": \"greeting\"}\n{\"text\": \"yo\", \"label\": \"greeting\"}\n");
   ExpectFailure(Run(TrainArgs(one, Path("m6.fim"))), {one, "at least 2 labels"});
 
   std::vector<std::string> args = TrainArgs(Write("intents.jsonl", good), Path("m7.fim"));
@@ -703,26 +737,32 @@ TEST_F(CliTest, TrainingFileErrorsNameFileAndLine) {
   dropout[1] = "1";
   ExpectFailure(Run(args), {"dropout"});
   EXPECT_FALSE(std::filesystem::exists(Path("m7.fim")));
-  EXPECT_NE(Run({"train", Path("intents.jsonl"), "-o", Path("m8.fim"), "--hidden", "16,x", "-q"}).code, 0);
+  EXPECT_NE(
+      Run({"train", Path("intents.jsonl"), "-o", Path("m8.fim"), "--hidden", "16,x", "-q"}).code,
+      0);
 }
 
 TEST_F(CliTest, ValidationLabelUnknownToTrainingNamesTheValidationFile) {
   const std::string train = Write("train.jsonl", ToJsonl(IntentRows(), false));
-  const std::string valid = Write("valid.jsonl", "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
-                                                 "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
+  const std::string valid = Write("valid.jsonl",
+                                  "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
+                                  "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
   ExpectFailure(Run(TrainArgs(train, Path("m.fim"), valid)), {valid + ":2:", "'cooking'"});
 }
 
 TEST_F(CliTest, BadComponentRegistryIsAnErrorNotACrash) {
   const std::string train = Write("c.jsonl", ToJsonl(ComponentRows(), true));
-  const std::string cycle = Write("cycle.json", R"({"components": [{"name": "voice", "priority": "CORE", "depends_on": ["vision"]},
+  const std::string cycle =
+      Write("cycle.json",
+            R"({"components": [{"name": "voice", "priority": "CORE", "depends_on": ["vision"]},
       {"name": "vision", "priority": "HIGH", "depends_on": ["voice"]}]})");
   std::vector<std::string> args = TrainArgs(train, Path("m.fim"));
   args.push_back("--components");
   args.push_back(cycle);
   ExpectFailure(Run(args), {cycle, "cycle"});
 
-  const std::string numeric = Write("numeric.json", R"({"components": [{"name": "voice", "priority": 1}]})");
+  const std::string numeric =
+      Write("numeric.json", R"({"components": [{"name": "voice", "priority": 1}]})");
   args.back() = numeric;
   ExpectFailure(Run(args), {numeric, "priority"});
 }
@@ -740,7 +780,8 @@ class DamagedModelTest : public CliTest {
 
   // Writes `bytes` as a model file and expects predict (and eval, inspect) to fail cleanly
   // naming the file and the problem.
-  void ExpectRejected(const std::string& name, const std::string& bytes, const std::string& problem) {
+  void ExpectRejected(const std::string& name, const std::string& bytes,
+                      const std::string& problem) {
     const std::string path = Write(name, bytes);
     ExpectFailure(Run({"predict", "-m", path, "will it snow"}), {path + ": ", problem});
     ExpectFailure(Run({"inspect", path}), {path + ": ", problem});
@@ -769,7 +810,8 @@ TEST_F(DamagedModelTest, OurParserAgreesWithTheFile) {
   EXPECT_EQ(s.back().payload + s.back().length + 4, bytes_.size());
   std::set<std::string> names;
   for (const Section& x : s) names.insert(x.name);
-  EXPECT_EQ(names, (std::set<std::string>{"featurizer", "labels", "calibration", "vocabulary", "weights", "metadata"}));
+  EXPECT_EQ(names, (std::set<std::string>{"featurizer", "labels", "calibration", "vocabulary",
+                                          "weights", "metadata"}));
 }
 
 TEST_F(DamagedModelTest, FlippedWeightByteIsAChecksumMismatch) {
@@ -795,7 +837,9 @@ TEST_F(DamagedModelTest, TruncatedFile) {
   ExpectRejected("empty.fim", "", "truncated");
 }
 
-TEST_F(DamagedModelTest, TrailingBytes) { ExpectRejected("long.fim", bytes_ + "xx", "trailing bytes"); }
+TEST_F(DamagedModelTest, TrailingBytes) {
+  ExpectRejected("long.fim", bytes_ + "xx", "trailing bytes");
+}
 
 TEST_F(DamagedModelTest, WrongVersionIsCaughtByTheHeaderChecksumFirst) {
   std::string b = bytes_;

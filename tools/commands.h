@@ -14,6 +14,8 @@ void AddEval(CLI::App& root, int* exit_code);
 void AddPredict(CLI::App& root, int* exit_code);
 void AddRoute(CLI::App& root, int* exit_code);
 void AddInspect(CLI::App& root, int* exit_code);
+void AddBench(CLI::App& root, int* exit_code);
+void AddServe(CLI::App& root, int* exit_code);
 
 // The model used when -m is not given: $FASTINTENT_MODEL, else the built-in assistant model
 // trained by the README's set-up command (models/assistant.fim in the source tree).

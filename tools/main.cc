@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   fastintent::cli::AddPredict(app, &exit_code);
   fastintent::cli::AddRoute(app, &exit_code);
   fastintent::cli::AddInspect(app, &exit_code);
+  fastintent::cli::AddBench(app, &exit_code);
+  fastintent::cli::AddServe(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "engine/router.h"
@@ -78,6 +79,14 @@ int Run(TrainArgs& a) {
   if (!a.valid.empty()) {
     valid = ReadDataset(a.valid);
     if (!valid.ok()) return Fail(valid.status().message());
+    // A validation label the training data lacks is an error in VALID: name its file and line.
+    std::set<std::string> known;
+    for (const Example& e : train->examples) known.insert(e.labels.begin(), e.labels.end());
+    for (const Example& e : valid->examples)
+      for (const std::string& l : e.labels)
+        if (!known.count(l))
+          return Fail(a.valid + ":" + std::to_string(e.line) + ": label '" + l +
+                      "' does not occur in the training data (" + a.data + ")");
   }
   const bool tty = isatty(STDERR_FILENO);
   if (!a.quiet) a.opt.on_epoch = [tty](const EpochReport& r) { PrintProgress(r, tty); };
@@ -136,6 +145,7 @@ void AddTrain(CLI::App& root, int* exit_code) {
   c->add_option("--word-ngrams", a->opt.featurizer.word_ngrams, "Longest word n-gram (1-3)")->capture_default_str();
   c->add_option("--char-ngrams", a->char_ngrams, "Character n-gram range MIN-MAX within words, or 0 for none")->capture_default_str();
   c->add_option("--min-df", a->opt.featurizer.min_df, "Drop features seen in fewer training texts")->capture_default_str();
+  c->add_flag("--refit", a->opt.refit, "After early stopping, retrain on DATA + VALID for the chosen number of epochs");
   c->add_flag("!--no-average", a->opt.average_weights, "Keep the best single epoch's weights instead of the running average of epochs 2..");
   c->add_option("--seed", a->opt.seed, "Random seed (training is deterministic for a seed and thread count)")->capture_default_str();
   c->add_option("--threads", a->opt.threads, "Training threads")->capture_default_str();

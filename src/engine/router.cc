@@ -28,6 +28,8 @@ StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, co
       return InvalidArgument(source + ": every component needs a string \"name\"");
     Component comp;
     comp.name = c["name"].get<std::string>();
+    if (c.contains("priority") && !c["priority"].is_string())
+      return InvalidArgument(source + ": component '" + comp.name + "': \"priority\" must be one of CORE, HIGH, MEDIUM, LOW");
     const std::string pr = c.value("priority", std::string("LOW"));
     if (pr == "CORE") comp.priority = Priority::kCore;
     else if (pr == "HIGH") comp.priority = Priority::kHigh;

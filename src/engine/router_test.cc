@@ -34,8 +34,10 @@ void ExpectParseError(const std::string& json, const std::string& what) {
   EXPECT_NE(msg.find(what), std::string::npos) << "lacks '" << what << "': " << msg;
 }
 
-std::string Comp(const std::string& name, const std::string& priority, const std::string& deps = "") {
-  return "{\"name\": \"" + name + "\", \"priority\": \"" + priority + "\", \"depends_on\": [" + deps + "]}";
+std::string Comp(const std::string& name, const std::string& priority,
+                 const std::string& deps = "") {
+  return "{\"name\": \"" + name + "\", \"priority\": \"" + priority + "\", \"depends_on\": [" +
+         deps + "]}";
 }
 
 TEST(RegistryTest, ParsesAllFields) {
@@ -90,11 +92,13 @@ TEST(RegistryTest, ParseErrorsNameTheSourceAndTheProblem) {
   ExpectParseError("{\"components\": [{\"priority\": \"CORE\"}]}", "\"name\"");
   ExpectParseError("{\"components\": [" + Comp("a", "URGENT") + "]}", "unknown priority 'URGENT'");
   ExpectParseError("{\"components\": [" + Comp("a", "core") + "]}", "unknown priority 'core'");
-  ExpectParseError("{\"components\": [" + Comp("a", "CORE", "\"ghost\"") + "]}", "depends on unknown 'ghost'");
-  ExpectParseError("{\"components\": [" + Comp("a", "CORE") + "," + Comp("a", "LOW") + "]}", "duplicate component 'a'");
+  ExpectParseError("{\"components\": [" + Comp("a", "CORE", "\"ghost\"") + "]}",
+                   "depends on unknown 'ghost'");
+  ExpectParseError("{\"components\": [" + Comp("a", "CORE") + "," + Comp("a", "LOW") + "]}",
+                   "duplicate component 'a'");
   ExpectParseError("{\"components\": [" + Comp("a", "CORE", "\"a\"") + "]}", "cycle");
-  ExpectParseError("{\"components\": [" + Comp("a", "CORE", "\"b\"") + "," + Comp("b", "CORE", "\"c\"") + "," +
-                       Comp("c", "CORE", "\"a\"") + "]}",
+  ExpectParseError("{\"components\": [" + Comp("a", "CORE", "\"b\"") + "," +
+                       Comp("b", "CORE", "\"c\"") + "," + Comp("c", "CORE", "\"a\"") + "]}",
                    "cycle");
   ExpectParseError("{\"components\": [{\"name\": \"a\", \"depends_on\": \"b\"}]}", "depends_on");
   ExpectParseError("{\"components\": [{\"name\": \"a\", \"depends_on\": [1]}]}", "depends_on");
@@ -106,8 +110,8 @@ TEST(RegistryTest, NonStringPriorityIsAnErrorNotAnException) {
 
 TEST(RegistryTest, SharedDependencyIsNotACycle) {
   // A diamond: d <- b <- a, d <- c <- a.
-  auto reg = ParseComponents(Comp("a", "LOW", "\"b\", \"c\"") + "," + Comp("b", "LOW", "\"d\"") + "," +
-                             Comp("c", "LOW", "\"d\"") + "," + Comp("d", "CORE"));
+  auto reg = ParseComponents(Comp("a", "LOW", "\"b\", \"c\"") + "," + Comp("b", "LOW", "\"d\"") +
+                             "," + Comp("c", "LOW", "\"d\"") + "," + Comp("d", "CORE"));
   EXPECT_TRUE(reg.ok()) << reg.status().message();
 }
 
@@ -133,8 +137,9 @@ class RouteTest : public ::testing::Test {
 
   // Routes `probs` given by label name (missing labels get 0) with a sigmoid model over
   // `labels`.
-  RouteResult RouteSigmoid(const std::vector<std::string>& labels, const std::map<std::string, float>& probs,
-                           float threshold, float model_threshold = 0.5f) {
+  RouteResult RouteSigmoid(const std::vector<std::string>& labels,
+                           const std::map<std::string, float>& probs, float threshold,
+                           float model_threshold = 0.5f) {
     model_ = std::make_unique<Model>(FakeModel(labels, OutputKind::kSigmoid, model_threshold));
     std::vector<float> p(labels.size(), 0.0f);
     for (size_t i = 0; i < labels.size(); ++i)
@@ -158,11 +163,17 @@ class RouteTest : public ::testing::Test {
   std::unique_ptr<Model> model_;
 };
 
-const std::vector<std::string> kLabels = {"ml", "not_a_component", "vision", "voice", "voice_unlock", "wake_word"};
+const std::vector<std::string> kLabels = {"ml",    "not_a_component", "vision",
+                                          "voice", "voice_unlock",    "wake_word"};
 
 TEST_F(RouteTest, DependenciesAddedAndOrderedByPriorityThenConfidence) {
-  const RouteResult r = RouteSigmoid(
-      kLabels, {{"wake_word", 0.9f}, {"vision", 0.7f}, {"ml", 0.8f}, {"voice", 0.1f}, {"not_a_component", 0.99f}}, 0.5f);
+  const RouteResult r = RouteSigmoid(kLabels,
+                                     {{"wake_word", 0.9f},
+                                      {"vision", 0.7f},
+                                      {"ml", 0.8f},
+                                      {"voice", 0.1f},
+                                      {"not_a_component", 0.99f}},
+                                     0.5f);
   EXPECT_EQ(Names(r), (std::vector<std::string>{"voice", "wake_word", "vision", "ml"}));
   const RoutedComponent* voice = Get(r, "voice");
   ASSERT_NE(voice, nullptr);
@@ -175,11 +186,23 @@ TEST_F(RouteTest, DependenciesAddedAndOrderedByPriorityThenConfidence) {
 }
 
 TEST_F(RouteTest, ConfidenceOrdersWithinAPriority) {
-  const RouteResult r = RouteSigmoid(kLabels, {{"wake_word", 0.6f}, {"vision", 0.95f}, {"voice", 0.55f}}, 0.5f);
+  const RouteResult r =
+      RouteSigmoid(kLabels, {{"wake_word", 0.6f}, {"vision", 0.95f}, {"voice", 0.55f}}, 0.5f);
   EXPECT_EQ(Names(r), (std::vector<std::string>{"voice", "vision", "wake_word"}));
   // voice was predicted itself, so it is not (only) a dependency.
   EXPECT_FALSE(Get(r, "voice")->dependency);
   EXPECT_EQ(r.total_memory_mb, 100 + 300 + 120);
+}
+
+TEST_F(RouteTest, PredictedComponentIsNotADependencyWhateverTheLabelOrder) {
+  // wake_word comes first in the model, so voice is first reached as its dependency, then
+  // predicted in its own right.
+  const RouteResult r =
+      RouteSigmoid({"wake_word", "voice"}, {{"wake_word", 0.9f}, {"voice", 0.6f}}, 0.5f);
+  EXPECT_EQ(Names(r), (std::vector<std::string>{"voice", "wake_word"}));
+  EXPECT_FALSE(Get(r, "voice")->dependency);
+  EXPECT_FLOAT_EQ(Get(r, "voice")->confidence, 0.6f);
+  EXPECT_EQ(r.total_memory_mb, 220);  // counted once
 }
 
 TEST_F(RouteTest, SharedDependencyAddedOnce) {
@@ -205,7 +228,8 @@ TEST_F(RouteTest, ThresholdIsInclusiveAndNegativeMeansTheModels) {
   const std::map<std::string, float> probs = {{"wake_word", 0.9f}, {"ml", 0.8f}, {"vision", 0.7f}};
   EXPECT_EQ(Names(RouteSigmoid(kLabels, probs, -1, /*model_threshold=*/0.75f)),
             (std::vector<std::string>{"voice", "wake_word", "ml"}));
-  EXPECT_EQ(Names(RouteSigmoid(kLabels, probs, 0.7f)), (std::vector<std::string>{"voice", "wake_word", "vision", "ml"}));
+  EXPECT_EQ(Names(RouteSigmoid(kLabels, probs, 0.7f)),
+            (std::vector<std::string>{"voice", "wake_word", "vision", "ml"}));
   EXPECT_EQ(Names(RouteSigmoid(kLabels, probs, 0.95f)), std::vector<std::string>{});
 }
 
@@ -241,9 +265,11 @@ TEST(AssistantRegistryTest, ParsesWithNineComponentsAndVoiceDependencies) {
   ASSERT_TRUE(reg.ok()) << reg.status().message();
   ASSERT_EQ(reg->components().size(), 9u);
   const std::map<std::string, Priority> expected = {
-      {"chatbots", Priority::kCore},    {"vision", Priority::kHigh},          {"memory", Priority::kCore},
-      {"voice", Priority::kCore},       {"ml_models", Priority::kLow},        {"monitoring", Priority::kMedium},
-      {"voice_unlock", Priority::kMedium}, {"wake_word", Priority::kHigh}, {"display_monitor", Priority::kCore},
+      {"chatbots", Priority::kCore},        {"vision", Priority::kHigh},
+      {"memory", Priority::kCore},          {"voice", Priority::kCore},
+      {"ml_models", Priority::kLow},        {"monitoring", Priority::kMedium},
+      {"voice_unlock", Priority::kMedium},  {"wake_word", Priority::kHigh},
+      {"display_monitor", Priority::kCore},
   };
   for (const auto& [name, priority] : expected) {
     const Component* c = reg->Find(name);
@@ -255,7 +281,8 @@ TEST(AssistantRegistryTest, ParsesWithNineComponentsAndVoiceDependencies) {
   }
   for (const char* dependant : {"voice_unlock", "wake_word", "display_monitor"})
     EXPECT_EQ(reg->Find(dependant)->depends_on, std::vector<std::string>{"voice"}) << dependant;
-  for (const char* independent : {"chatbots", "vision", "memory", "voice", "ml_models", "monitoring"})
+  for (const char* independent :
+       {"chatbots", "vision", "memory", "voice", "ml_models", "monitoring"})
     EXPECT_TRUE(reg->Find(independent)->depends_on.empty()) << independent;
 
   // Routing "wake_word" alone brings in voice first (CORE before HIGH).

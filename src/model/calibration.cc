@@ -73,12 +73,15 @@ CalibrationResult CalibrateThreshold(const CalibrationInput& in) {
     const Item& it = items[i];
     correct += (it.oos ? 1 : 0) - (it.right_if_kept ? 1 : 0);
     if (i + 1 < items.size() && items[i + 1].top == it.top) continue;
+    // Midway to the next top probability, so that tiny numeric differences do not flip it;
+    // after the last one, just above it, capped at 1 (the largest threshold a model file holds).
+    const float t = i + 1 < items.size() ? 0.5f * (it.top + items[i + 1].top) : std::min(1.0f, it.top + 1e-6f);
+    // Decide rejects tops strictly below the threshold: when t does not reject items[i] (a top
+    // of exactly 1), this cut cannot be made and must not be scored.
+    if (!(it.top < t)) continue;
     if (correct > best_correct) {
       best_correct = correct;
-      // Midway to the next top probability, so that tiny numeric differences do not flip it.
-      // Capped at 1, the largest threshold a model file may hold (rejecting everything is then
-      // impossible only for examples whose top probability is exactly 1).
-      r.threshold = i + 1 < items.size() ? 0.5f * (it.top + items[i + 1].top) : std::min(1.0f, it.top + 1e-6f);
+      r.threshold = t;
     }
   }
   r.score = double(best_correct) / double(n);

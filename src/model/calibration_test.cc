@@ -33,10 +33,13 @@ double AccuracyAt(const CalibrationInput& in, float t) {
   for (size_t i = 0; i < in.gold.size(); ++i) {
     const float* p = in.probs.data() + i * in.num_labels;
     const uint32_t best = uint32_t(std::max_element(p, p + in.num_labels) - p);
-    const bool oos = in.gold[i].empty() || (in.oos_label >= 0 && in.gold[i][0] == uint32_t(in.oos_label));
+    const bool oos =
+        in.gold[i].empty() || (in.oos_label >= 0 && in.gold[i][0] == uint32_t(in.oos_label));
     const bool rejected = p[best] < t;
-    if (oos) right += rejected || int(best) == in.oos_label;
-    else right += !rejected && best == in.gold[i][0];
+    if (oos)
+      right += rejected || int(best) == in.oos_label;
+    else
+      right += !rejected && best == in.gold[i][0];
   }
   return in.gold.empty() ? 0 : double(right) / double(in.gold.size());
 }
@@ -128,16 +131,34 @@ TEST(CalibrationTest, EmptyGoldSetCountsAsOutOfScopeWithoutOosLabel) {
   EXPECT_NEAR(r.score, 1.0, 1e-12);
 }
 
-TEST(CalibrationTest, ThresholdStaysWithinUnitInterval) {
-  // Every example is out of scope and confidently misclassified: rejecting everything is
-  // best. The threshold must still be one a model file can hold (LoadModel rejects > 1).
+TEST(CalibrationTest, ThresholdIsStorableAndAchievesItsScore) {
+  // Two out-of-scope examples are misclassified with top probability exactly 1: no threshold
+  // a model file can hold (LoadModel accepts [0, 1]) rejects them, since Decide rejects only
+  // tops strictly below it. The sweep must not count them as rejected: the best achievable cut
+  // rejects only the .3 example (2 of 4 right), not "everything" (3 of 4 on paper, 1 in fact).
   SoftmaxCase c;
-  c.Add({2}, {1.0f, 0.0f, 0.0f});
-  c.Add({2}, {0.0f, 0.9f, 0.1f});
+  c.Add({2}, {0.30f, 0.20f, 0.10f});  // oos, top .3: right only if rejected
+  c.Add({0}, {0.60f, 0.20f, 0.20f});  // right, top .6
+  c.Add({2}, {1.00f, 0.00f, 0.00f});  // oos, top 1: wrong whatever the threshold
+  c.Add({2}, {0.00f, 1.00f, 0.00f});  // likewise
   const CalibrationResult r = CalibrateThreshold(c.in);
   EXPECT_GE(r.threshold, 0.0f);
   EXPECT_LE(r.threshold, 1.0f) << std::setprecision(9) << r.threshold;
-  EXPECT_NEAR(AccuracyAt(c.in, r.threshold), r.score, 1e-12);
+  EXPECT_NEAR(AccuracyAt(c.in, r.threshold), r.score, 1e-12)
+      << "the reported score is not achievable";
+  EXPECT_NEAR(r.score, 0.5, 1e-12);
+  EXPECT_NEAR(r.threshold, 0.45f, 1e-6);
+}
+
+TEST(CalibrationTest, RejectingEverythingJustBelowOneIsPossible) {
+  SoftmaxCase c;
+  c.Add({2}, {0.99f, 0.00f, 0.01f});  // oos predicted a
+  c.Add({2}, {0.00f, 0.90f, 0.10f});  // oos predicted b
+  const CalibrationResult r = CalibrateThreshold(c.in);
+  EXPECT_GT(r.threshold, 0.99f);
+  EXPECT_LE(r.threshold, 1.0f);
+  EXPECT_NEAR(r.score, 1.0, 1e-12);
+  EXPECT_NEAR(AccuracyAt(c.in, r.threshold), 1.0, 1e-12);
 }
 
 // How many examples a threshold rejects (top probability below it).
@@ -161,12 +182,14 @@ TEST(CalibrationTest, SoftmaxSweepMatchesBruteForceOnRandomData) {
     const int n = 5 + int(rng() % 40);
     for (int i = 0; i < n; ++i) {
       // Coarse probabilities so that ties between examples are common; below 1 so that every
-      // cut is reachable with a threshold in [0, 1] (ThresholdStaysWithinUnitInterval covers 1).
+      // cut is reachable with a threshold in [0, 1] (ThresholdIsStorableAndAchievesItsScore covers
+      // 1).
       std::vector<float> p(4);
       for (float& x : p) x = float(1 + rng() % 8) / 10.0f;
       std::vector<uint32_t> gold;
       if (rng() % 6 != 0) gold.push_back(uint32_t(rng() % 4));  // else: empty set, out of scope
-      if (!gold.empty() && rng() % 2 == 0) p[gold[0]] = float(5 + rng() % 5) / 10.0f;  // often right
+      if (!gold.empty() && rng() % 2 == 0)
+        p[gold[0]] = float(5 + rng() % 5) / 10.0f;  // often right
       in.probs.insert(in.probs.end(), p.begin(), p.end());
       in.gold.push_back(gold);
     }
@@ -184,7 +207,8 @@ TEST(CalibrationTest, SoftmaxSweepMatchesBruteForceOnRandomData) {
     double best = 0;
     for (float t : candidates) best = std::max(best, AccuracyAt(in, t));
     EXPECT_NEAR(r.score, best, 1e-12) << "trial " << trial;
-    EXPECT_NEAR(AccuracyAt(in, r.threshold), r.score, 1e-12) << "trial " << trial << " threshold " << r.threshold;
+    EXPECT_NEAR(AccuracyAt(in, r.threshold), r.score, 1e-12)
+        << "trial " << trial << " threshold " << r.threshold;
     // Ties go to the lowest threshold: every cut that rejects fewer examples scores less.
     for (float t : candidates) {
       if (RejectedAt(in, t) < RejectedAt(in, r.threshold)) {

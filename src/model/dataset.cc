@@ -107,6 +107,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     ++line_no;
     const size_t start_line = line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_no == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto where = [&](const Status& s) { return s.WithPrefix(path + ":" + std::to_string(start_line)); };
     Example ex;

@@ -40,13 +40,15 @@ class DatasetTest : public ::testing::Test {
 
   // Reads a file expected to fail; checks the message starts with "<path>:<line>: " and
   // contains `what`.
-  void ExpectError(const std::string& name, const std::string& content, size_t line, const std::string& what) {
+  void ExpectError(const std::string& name, const std::string& content, size_t line,
+                   const std::string& what) {
     const std::string path = Write(name, content);
     auto ds = ReadDataset(path);
     ASSERT_FALSE(ds.ok()) << name << " was accepted";
     const std::string& msg = ds.status().message();
     const std::string prefix = path + ":" + std::to_string(line) + ": ";
-    EXPECT_EQ(msg.rfind(prefix, 0), 0u) << "message does not start with '" << prefix << "': " << msg;
+    EXPECT_EQ(msg.rfind(prefix, 0), 0u)
+        << "message does not start with '" << prefix << "': " << msg;
     EXPECT_NE(msg.find(what), std::string::npos) << "message lacks '" << what << "': " << msg;
     EXPECT_EQ(ds.status().code(), StatusCode::kInvalidArgument) << msg;
   }
@@ -58,12 +60,14 @@ class DatasetTest : public ::testing::Test {
 // JSON Lines
 
 TEST_F(DatasetTest, JsonlSingleLabelWithExtraFieldsBlankLinesAndCrlf) {
-  const Dataset ds = Read("a.jsonl",
-                          "{\"text\": \"turn on the lights\", \"label\": \"lights\", \"id\": 7, \"meta\": {\"x\": [1]}}\r\n"
-                          "\r\n"
-                          "   \t \n"
-                          "{\"label\": \"music\", \"text\": \"play jazz\"}\r\n"
-                          "{\"text\": \"caf\\u00e9 \\\"quoted\\\"\", \"label\": \"food\"}");  // no final newline
+  const Dataset ds =
+      Read("a.jsonl",
+           "{\"text\": \"turn on the lights\", \"label\": \"lights\", \"id\": 7, \"meta\": {\"x\": "
+           "[1]}}\r\n"
+           "\r\n"
+           "   \t \n"
+           "{\"label\": \"music\", \"text\": \"play jazz\"}\r\n"
+           "{\"text\": \"caf\\u00e9 \\\"quoted\\\"\", \"label\": \"food\"}");  // no final newline
   ASSERT_EQ(ds.examples.size(), 3u);
   EXPECT_FALSE(ds.multi_label);
   EXPECT_EQ(ds.examples[0].text, "turn on the lights");
@@ -77,10 +81,11 @@ TEST_F(DatasetTest, JsonlSingleLabelWithExtraFieldsBlankLinesAndCrlf) {
 }
 
 TEST_F(DatasetTest, JsonlLabelsListIsMultiLabelAndMayBeEmpty) {
-  const Dataset ds = Read("m.jsonl",
-                          "{\"text\": \"read my screen aloud\", \"labels\": [\"vision\", \"voice\"]}\n"
-                          "{\"text\": \"never mind\", \"labels\": []}\n"
-                          "{\"text\": \"free up ram\", \"labels\": [\"memory\"]}\n");
+  const Dataset ds =
+      Read("m.jsonl",
+           "{\"text\": \"read my screen aloud\", \"labels\": [\"vision\", \"voice\"]}\n"
+           "{\"text\": \"never mind\", \"labels\": []}\n"
+           "{\"text\": \"free up ram\", \"labels\": [\"memory\"]}\n");
   ASSERT_EQ(ds.examples.size(), 3u);
   EXPECT_TRUE(ds.multi_label);
   EXPECT_EQ(ds.examples[0].labels, (Labels{"vision", "voice"}));
@@ -110,12 +115,16 @@ TEST_F(DatasetTest, JsonlErrorsNameFileAndLine) {
   ExpectError("e3.jsonl", ok + ok + "[1, 2]\n", 3, "expected a JSON object");
   ExpectError("e4.jsonl", "{\"text\": 5, \"label\": \"a\"}\n", 1, "\"text\" is not a string");
   ExpectError("e5.jsonl", ok + "{\"text\": \"x\"}\n", 2, "missing \"label\" or \"labels\"");
-  ExpectError("e6.jsonl", ok + "{\"text\": \"x\", \"label\": [\"a\"]}\n", 2, "\"label\" is not a string");
-  ExpectError("e7.jsonl", ok + "{\"text\": \"x\", \"labels\": \"a\"}\n", 2, "\"labels\" is not an array");
+  ExpectError("e6.jsonl", ok + "{\"text\": \"x\", \"label\": [\"a\"]}\n", 2,
+              "\"label\" is not a string");
+  ExpectError("e7.jsonl", ok + "{\"text\": \"x\", \"labels\": \"a\"}\n", 2,
+              "\"labels\" is not an array");
   ExpectError("e8.jsonl", ok + "{\"text\": \"x\", \"labels\": [\"a\", 3]}\n", 2, "non-string");
   ExpectError("e9.jsonl", ok + "{\"text\": \"x\", \"label\": \"\"}\n", 2, "empty label");
   // Line numbers keep counting across CRLF and blank lines.
-  ExpectError("e10.jsonl", ok + "\r\n\r\n" + ok + "{\"text\": \"x\", \"label\": \"a\"} trailing\r\n", 5, "malformed JSON");
+  ExpectError("e10.jsonl",
+              ok + "\r\n\r\n" + ok + "{\"text\": \"x\", \"label\": \"a\"} trailing\r\n", 5,
+              "malformed JSON");
 }
 
 TEST_F(DatasetTest, MissingFileIsNotFoundAndNamesThePath) {
@@ -194,7 +203,8 @@ TEST_F(DatasetTest, FastTextSingleAndMultipleLabels) {
   EXPECT_EQ(single.examples[1].text, "see you later");
   EXPECT_EQ(single.examples[1].line, 3u);
 
-  const Dataset multi = Read("m.ft", "__label__vision __label__voice  read my screen aloud\n__label__voice speak\n");
+  const Dataset multi =
+      Read("m.ft", "__label__vision __label__voice  read my screen aloud\n__label__voice speak\n");
   ASSERT_EQ(multi.examples.size(), 2u);
   EXPECT_TRUE(multi.multi_label);
   EXPECT_EQ(multi.examples[0].labels, (Labels{"vision", "voice"}));

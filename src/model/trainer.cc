@@ -328,12 +328,22 @@ void CarveValid(const std::vector<Encoded>& all, float fraction, uint64_t seed,
   std::sort(valid_idx->begin(), valid_idx->end());
 }
 
-// Validation score: single-label accuracy (argmax, no rejection), or multi-label exact match at
-// probability 0.5. Fills `probs` (n x labels) for calibration.
-double Evaluate(const Network& net, OutputKind kind, const std::vector<Encoded>& data,
-                const std::vector<uint32_t>& idx, uint32_t threads, std::vector<float>* probs) {
+struct Score {
+  double accuracy = 0;  // single-label: argmax accuracy; multi-label: exact match at 0.5
+  double loss = 0;      // mean negative log-likelihood of the gold labels (tie-breaker)
+  // Better accuracy wins; equal accuracy goes to the lower loss (a more confident model).
+  bool BetterThan(const Score& o) const {
+    return accuracy > o.accuracy || (accuracy == o.accuracy && loss < o.loss);
+  }
+};
+
+// Scores `net` on data[idx]. Fills `probs` (n x labels) for calibration. Deterministic: the
+// per-example losses are summed in example order.
+Score Evaluate(const Network& net, OutputKind kind, const std::vector<Encoded>& data,
+               const std::vector<uint32_t>& idx, uint32_t threads, std::vector<float>* probs) {
   const uint32_t nl = net.num_labels;
   probs->assign(idx.size() * nl, 0);
+  std::vector<double> losses(idx.size());
   long correct = 0;
 #pragma omp parallel num_threads(threads) reduction(+ : correct)
   {
@@ -345,22 +355,31 @@ double Evaluate(const Network& net, OutputKind kind, const std::vector<Encoded>&
       const Encoded& ex = data[idx[size_t(i)]];
       float* p = probs->data() + size_t(i) * nl;
       ForwardLogits(net, ex.x, &acts, p);
+      double loss = 0;
       if (kind == OutputKind::kSoftmax) {
         kernels::Softmax(p, nl);
         const uint32_t best = uint32_t(std::max_element(p, p + nl) - p);
         correct += !ex.y.empty() && best == ex.y[0];
+        if (!ex.y.empty()) loss = -std::log(std::max(p[ex.y[0]], 1e-12f));
       } else {
         kernels::Sigmoid(p, nl);
         bool ok = true;
-        for (uint32_t j = 0; j < nl && ok; ++j) {
+        for (uint32_t j = 0; j < nl; ++j) {
           const bool pos = std::find(ex.y.begin(), ex.y.end(), j) != ex.y.end();
-          ok = (p[j] >= 0.5f) == pos;
+          ok = ok && (p[j] >= 0.5f) == pos;
+          loss -= std::log(std::max(pos ? p[j] : 1 - p[j], 1e-12f));
         }
         correct += ok;
       }
+      losses[size_t(i)] = loss;
     }
   }
-  return idx.empty() ? 0 : double(correct) / double(idx.size());
+  Score s;
+  if (idx.empty()) return s;
+  for (double l : losses) s.loss += l;
+  s.loss /= double(idx.size());
+  s.accuracy = double(correct) / double(idx.size());
+  return s;
 }
 
 }  // namespace
@@ -459,17 +478,19 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
 
   Network best, average;
   uint32_t averaged = 0;
+  Score best_score{-1, 0};
   double best_acc = -1;
   uint32_t best_epoch = 0, since_best = 0, epoch = 0;
   std::vector<uint32_t> order = train_idx;
   std::vector<float> probs;
-  for (epoch = 1; epoch <= o.max_epochs; ++epoch) {
+  const uint32_t last_epoch = o.fixed_epochs ? std::min(o.fixed_epochs, o.max_epochs) : o.max_epochs;
+  for (epoch = 1; epoch <= last_epoch; ++epoch) {
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
     const float lr = o.lr * (1.0f - 0.9f * float(epoch - 1) / float(o.max_epochs));
     const double loss = trainer.Epoch(train_enc, order, lr, epoch);
     EpochReport er;
     er.epoch = epoch;
-    er.max_epochs = o.max_epochs;
+    er.max_epochs = last_epoch;
     er.train_loss = loss;
     // Running average of the weights at the end of every epoch after the first (stochastic
     // weight averaging): usually generalises better than any single epoch's weights.
@@ -480,8 +501,10 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     }
     const Network& candidate = use_average ? average : net;
     if (!valid_idx.empty()) {
-      er.valid_accuracy = Evaluate(candidate, kind, vdata, valid_idx, std::max(1u, o.threads), &probs);
-      er.improved = er.valid_accuracy > best_acc;
+      const Score score = Evaluate(candidate, kind, vdata, valid_idx, std::max(1u, o.threads), &probs);
+      er.valid_accuracy = score.accuracy;
+      er.improved = score.BetterThan(best_score);
+      if (er.improved) best_score = score;
     } else {
       er.improved = true;
     }
@@ -506,9 +529,40 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
   if (!valid_idx.empty()) Evaluate(best, kind, vdata, valid_idx, std::max(1u, o.threads), &cal.probs);
   for (uint32_t i : valid_idx) cal.gold.push_back(vdata[i].y);
   CalibrationResult calr = CalibrateThreshold(cal);
+  if (o.threshold_override >= 0) {
+    calr.threshold = o.threshold_override;
+    calr.explanation = "threshold carried over from the validation run";
+  }
+
+  if (o.refit && have_valid && best_epoch > 0) {
+    Dataset combined;
+    combined.multi_label = multi;
+    combined.examples = train.examples;
+    combined.examples.insert(combined.examples.end(), valid->examples.begin(), valid->examples.end());
+    TrainOptions again = o;
+    again.refit = false;
+    again.valid_fraction = 0;
+    again.fixed_epochs = best_epoch;
+    again.threshold_override = calr.threshold;
+    TrainReport refit_report;
+    auto refitted = Train(combined, nullptr, again, &refit_report);
+    if (!refitted.ok()) return refitted.status();
+    if (report) {
+      report->epochs_run = std::min(epoch, o.max_epochs);
+      report->best_epoch = best_epoch;
+      report->best_valid_accuracy = best_acc;
+      report->train_examples = combined.examples.size();
+      report->valid_examples = valid_idx.size();
+      report->threshold = calr.threshold;
+      report->calibration = calr.explanation + "; then refitted on train + validation for " +
+                            std::to_string(best_epoch) + " epochs";
+      report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    return refitted;
+  }
 
   if (report) {
-    report->epochs_run = std::min(epoch, o.max_epochs);
+    report->epochs_run = std::min(epoch, last_epoch);
     report->best_epoch = best_epoch;
     report->best_valid_accuracy = best_acc;
     report->train_examples = train_idx.size();

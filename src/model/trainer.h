@@ -27,6 +27,12 @@ struct TrainOptions {
   float dropout = 0.3f;           // on every hidden activation
   float feature_dropout = 0.0f;   // probability of dropping each input feature while training
   float label_smoothing = 0.1f;   // softmax only
+  // After early stopping picks the epoch count on the validation split, train again from
+  // scratch on train + validation for that many epochs (the threshold stays the one calibrated
+  // on validation). Costs a second training; helps most when data is scarce.
+  bool refit = false;
+  uint32_t fixed_epochs = 0;        // > 0: run exactly this many epochs, no early stopping
+  float threshold_override = -1;    // >= 0: use this threshold instead of calibrating
   bool average_weights = true;    // evaluate and keep the running average of epoch weights
   uint64_t seed = 1;
   uint32_t threads = 2;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace fastintent {
 
@@ -19,9 +20,56 @@ Status FeaturizerConfig::Validate() const {
 
 namespace {
 
+// x mod m, with a mask when m is a power of two (the default bucket counts): the same value as
+// the spec's unsigned 64-bit remainder, without a division per feature.
+struct BucketMap {
+  uint64_t m, mask;
+  bool pow2;
+  explicit BucketMap(uint64_t num) : m(num), mask(num - 1), pow2((num & (num - 1)) == 0) {}
+  uint32_t operator()(uint64_t h) const { return uint32_t(pow2 ? (h & mask) : (h % m)); }
+};
+
+inline uint64_t FnvByte(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ull; }
+
+// Sorts `v` ascending; all values are < 2^bits. Small inputs use insertion sort; larger ones an
+// LSD radix sort on 8-bit digits through `tmp` (no allocation once both are warm).
+void SortValues(std::vector<uint32_t>* v, std::vector<uint32_t>* tmp, uint32_t bits) {
+  const size_t n = v->size();
+  uint32_t* a = v->data();
+  if (n <= 32) {
+    for (size_t i = 1; i < n; ++i) {
+      const uint32_t x = a[i];
+      size_t j = i;
+      for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
+      a[j] = x;
+    }
+    return;
+  }
+  if (tmp->size() < n) tmp->resize(n);
+  uint32_t* b = tmp->data();
+  bool in_tmp = false;
+  for (uint32_t shift = 0; shift < bits; shift += 8) {
+    uint32_t count[257] = {0};
+    for (size_t i = 0; i < n; ++i) count[((a[i] >> shift) & 0xFF) + 1]++;
+    if (count[((a[0] >> shift) & 0xFF) + 1] == n) continue;  // one digit value: already in order
+    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+    for (size_t i = 0; i < n; ++i) b[count[(a[i] >> shift) & 0xFF]++] = a[i];
+    std::swap(a, b);
+    in_tmp = !in_tmp;
+  }
+  if (in_tmp) std::memcpy(v->data(), a, n * sizeof(uint32_t));
+}
+
+uint32_t BitsFor(uint32_t max_value) {
+  uint32_t bits = 1;
+  while (bits < 32 && (max_value >> bits) != 0) ++bits;
+  return bits;
+}
+
 // Sorts bucket ids and appends each distinct one with its count to `raw`.
-void CountInto(std::vector<uint32_t>* buckets, FeatureGroup g, std::vector<RawFeature>* raw) {
-  std::sort(buckets->begin(), buckets->end());
+void CountInto(std::vector<uint32_t>* buckets, std::vector<uint32_t>* tmp, uint32_t bits, FeatureGroup g,
+               std::vector<RawFeature>* raw) {
+  SortValues(buckets, tmp, bits);
   for (size_t i = 0; i < buckets->size();) {
     size_t j = i + 1;
     while (j < buckets->size() && (*buckets)[j] == (*buckets)[i]) ++j;
@@ -30,62 +78,84 @@ void CountInto(std::vector<uint32_t>* buckets, FeatureGroup g, std::vector<RawFe
   }
 }
 
-}  // namespace
-
-void HashFeatures(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+// Tokenizes `text` and leaves the bucket of every feature key, unsorted and with repeats, in
+// s->buckets[group]. Also uses s->utf8 (all tokens, UTF-8, back to back), s->token_off (byte
+// offset of each token, plus the end) and s->offsets (byte offset of each code point).
+void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
   Tokenize(text, &s->tok);
   const auto& cps = s->tok.codepoints;
   const auto& toks = s->tok.tokens;
   for (auto& b : s->buckets) b.clear();
-  s->raw.clear();
-  const uint64_t nb = c.num_buckets;
+  const BucketMap bucket(c.num_buckets);
 
-  // Word n-grams: encode all tokens once, remembering their byte ranges.
+  // Encode all tokens once, remembering the byte offset of every code point and token. Tokenize
+  // lays the tokens out back to back in `cps`, but nothing here relies on it.
   s->utf8.clear();
   s->token_off.clear();
+  s->offsets.clear();
   for (const TokenSpan& t : toks) {
     s->token_off.push_back(uint32_t(s->utf8.size()));
-    for (uint32_t i = t.begin; i < t.end; ++i) AppendUtf8(cps[i], &s->utf8);
+    for (uint32_t i = t.begin; i < t.end; ++i) {
+      s->offsets.push_back(uint32_t(s->utf8.size()));
+      AppendUtf8(cps[i], &s->utf8);
+    }
   }
   s->token_off.push_back(uint32_t(s->utf8.size()));
+  s->offsets.push_back(uint32_t(s->utf8.size()));
+  const unsigned char* u = reinterpret_cast<const unsigned char*>(s->utf8.data());
+
+  // Word n-grams: 'w' token; 'b' token (' ' token){1,2}.
   auto& wb = s->buckets[kWordGroup];
-  const char* u = s->utf8.data();
+  const uint64_t seed_w = FnvByte(kFnvOffset, 'w'), seed_b = FnvByte(kFnvOffset, 'b');
   for (size_t i = 0; i < toks.size(); ++i) {
     const uint32_t b0 = s->token_off[i], e0 = s->token_off[i + 1];
-    wb.push_back(uint32_t(Fnv1a(Fnv1a(kFnvOffset, "w", 1), u + b0, e0 - b0) % nb));
-    uint64_t h = Fnv1a(Fnv1a(kFnvOffset, "b", 1), u + b0, e0 - b0);
+    wb.push_back(bucket(Fnv1a(seed_w, u + b0, e0 - b0)));
+    uint64_t h = Fnv1a(seed_b, u + b0, e0 - b0);
     for (size_t n = 2; n <= c.word_ngrams && i + n <= toks.size(); ++n) {
       const uint32_t b = s->token_off[i + n - 1], e = s->token_off[i + n];
-      h = Fnv1a(Fnv1a(h, " ", 1), u + b, e - b);
-      wb.push_back(uint32_t(h % nb));
+      h = Fnv1a(FnvByte(h, ' '), u + b, e - b);
+      wb.push_back(bucket(h));
     }
   }
 
-  // Character n-grams within "<token>".
+  // Character n-grams: 'c' + each window of char_min..char_max code points of "<token>". FNV-1a
+  // consumes bytes in order, so each start's windows are hashed incrementally, one code point
+  // at a time, instead of each window from scratch.
   if (c.char_min > 0) {
     auto& cb = s->buckets[kCharGroup];
+    const uint64_t seed_c = FnvByte(kFnvOffset, 'c');
+    const uint32_t* off = s->offsets.data();
+    size_t first_cp = 0;  // index in `offsets` of the token's first code point
     for (const TokenSpan& t : toks) {
-      s->utf8.assign("<");
-      s->offsets.clear();
-      s->offsets.push_back(0);
-      for (uint32_t i = t.begin; i < t.end; ++i) {
-        s->offsets.push_back(uint32_t(s->utf8.size()));
-        AppendUtf8(cps[i], &s->utf8);
-      }
-      s->offsets.push_back(uint32_t(s->utf8.size()));
-      s->utf8.push_back('>');
-      s->offsets.push_back(uint32_t(s->utf8.size()));
-      const size_t len = s->offsets.size() - 1;  // code points in "<token>"
-      const uint64_t seed = Fnv1a(kFnvOffset, "c", 1);
+      const size_t len = size_t(t.end - t.begin) + 2;  // code points in "<token>"
+      // Byte range of code point j of "<token>": j = 0 is '<', j = len - 1 is '>'.
       for (size_t i = 0; i < len; ++i) {
-        for (size_t n = c.char_min; n <= c.char_max && i + n <= len; ++n) {
-          const uint32_t b = s->offsets[i], e = s->offsets[i + n];
-          cb.push_back(uint32_t(Fnv1a(seed, s->utf8.data() + b, e - b) % nb));
+        uint64_t h = seed_c;
+        const size_t stop = std::min(len, i + c.char_max);
+        for (size_t j = i; j < stop; ++j) {
+          if (j == 0) {
+            h = FnvByte(h, '<');
+          } else if (j == len - 1) {
+            h = FnvByte(h, '>');
+          } else {
+            const size_t k = first_cp + j - 1;
+            h = Fnv1a(h, u + off[k], off[k + 1] - off[k]);
+          }
+          if (j + 1 - i >= c.char_min) cb.push_back(bucket(h));
         }
       }
+      first_cp += len - 2;
     }
   }
-  for (int g = 0; g < kNumGroups; ++g) CountInto(&s->buckets[g], FeatureGroup(g), &s->raw);
+}
+
+}  // namespace
+
+void HashFeatures(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+  HashKeys(c, text, s);
+  s->raw.clear();
+  const uint32_t bits = BitsFor(c.num_buckets - 1);
+  for (int g = 0; g < kNumGroups; ++g) CountInto(&s->buckets[g], &s->offsets, bits, FeatureGroup(g), &s->raw);
 }
 
 StatusOr<Vocabulary> Vocabulary::Create(uint32_t num_buckets, std::vector<uint32_t> buckets,
@@ -133,21 +203,53 @@ Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std
   return std::move(Vocabulary::Create(config.num_buckets, std::move(buckets), std::move(idf)).value());
 }
 
-void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
-  HashFeatures(config_, text, s);
-  out->clear();
-  double sq[kNumGroups] = {0, 0};
-  size_t word_end = 0;  // raw is sorted by group: rows [0, word_end) are word features
-  for (const RawFeature& f : s->raw) {
-    const uint32_t row = vocab_.RowOf(f.bucket);
-    if (row == Vocabulary::kNoRow) continue;
-    const float w = (1.0f + std::log(float(f.tf))) * vocab_.Idf(row);
-    out->rows.push_back(row);
-    out->weights.push_back(w);
-    sq[f.group] += double(w) * w;
-    if (f.group == kWordGroup) word_end = out->rows.size();
+namespace {
+
+// 1 + ln(tf) for small tf, computed with the same float expression as the general case.
+struct SublinearTf {
+  static constexpr uint32_t kSize = 64;
+  float value[kSize];
+  SublinearTf() {
+    for (uint32_t tf = 1; tf < kSize; ++tf) value[tf] = 1.0f + std::log(float(tf));
+    value[0] = 1.0f + std::log(0.0f);
   }
-  const size_t group_begin[kNumGroups + 1] = {0, word_end, out->rows.size()};
+  float operator()(uint32_t tf) const { return tf < kSize ? value[tf] : 1.0f + std::log(float(tf)); }
+};
+
+}  // namespace
+
+void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
+  static const SublinearTf sublinear;
+  HashKeys(config_, text, s);
+  out->clear();
+  // Vocabulary rows increase with buckets, so sorting the known rows gives the spec's order
+  // (group, then increasing bucket), and runs of equal rows are runs of equal buckets; unknown
+  // buckets are dropped before sorting instead of after.
+  const uint32_t bits = BitsFor(vocab_.size() > 0 ? uint32_t(vocab_.size() - 1) : 0);
+  double sq[kNumGroups] = {0, 0};
+  size_t group_begin[kNumGroups + 1] = {0, 0, 0};
+  for (int g = 0; g < kNumGroups; ++g) {
+    std::vector<uint32_t>& keys = s->buckets[g];
+    size_t known = 0;
+    for (const uint32_t b : keys) {
+      const uint32_t row = vocab_.RowOf(b);
+      keys[known] = row;
+      known += row != Vocabulary::kNoRow;
+    }
+    keys.resize(known);
+    SortValues(&keys, &s->offsets, bits);
+    for (size_t i = 0; i < known;) {
+      const uint32_t row = keys[i];
+      size_t j = i + 1;
+      while (j < known && keys[j] == row) ++j;
+      const float w = sublinear(uint32_t(j - i)) * vocab_.Idf(row);
+      out->rows.push_back(row);
+      out->weights.push_back(w);
+      sq[g] += double(w) * w;
+      i = j;
+    }
+    group_begin[g + 1] = out->rows.size();
+  }
   int present = 0;
   for (int g = 0; g < kNumGroups; ++g) present += sq[g] > 0;
   if (present == 0) return;

@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <cstring>
+
 namespace fastintent {
 
 bool SanitizeUtf8(std::string_view text, std::string* out) {
@@ -28,6 +30,10 @@ bool SanitizeUtf8(std::string_view text, std::string* out) {
 }
 
 void AppendUtf8(int32_t cp, std::string* out) {
+  if (uint32_t(cp) < 0x80) {
+    out->push_back(char(cp));
+    return;
+  }
   utf8proc_uint8_t buf[4];
   utf8proc_ssize_t len = utf8proc_encode_char(cp, buf);
   out->append(reinterpret_cast<const char*>(buf), size_t(len));
@@ -53,27 +59,69 @@ CharClass Classify(int32_t cp) {
   }
 }
 
+// Classify() of every ASCII code point, computed once from the same utf8proc tables.
+struct AsciiClassTable {
+  CharClass cls[128];
+  AsciiClassTable() {
+    for (int32_t cp = 0; cp < 128; ++cp) cls[cp] = Classify(cp);
+  }
+};
+
+inline CharClass ClassifyFast(int32_t cp) {
+  static const AsciiClassTable table;
+  return uint32_t(cp) < 128 ? table.cls[cp] : Classify(cp);
+}
+
+// True when every byte of `text` is ASCII (< 0x80).
+bool IsAscii(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  unsigned char acc = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w & 0x8080808080808080ull) return false;
+  }
+  for (; i < n; ++i) acc |= p[i];
+  return acc < 0x80;
+}
+
 constexpr utf8proc_option_t kNormalizeOptions = utf8proc_option_t(
     UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
 
 }  // namespace
 
 void Tokenize(std::string_view text, TokenizerScratch* s) {
-  if (!SanitizeUtf8(text, &s->sanitized)) text = s->sanitized;
   auto& cps = s->codepoints;
-  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  // Case folding and compatibility decomposition can expand text; retry with the size asked.
-  if (cps.size() < text.size() + 16) cps.resize(text.size() + 16);
-  utf8proc_ssize_t n = utf8proc_decompose(p, utf8proc_ssize_t(text.size()), cps.data(),
-                                          utf8proc_ssize_t(cps.size()), kNormalizeOptions);
-  if (n > utf8proc_ssize_t(cps.size())) {
-    cps.resize(size_t(n));
+  utf8proc_ssize_t n;
+  if (IsAscii(text)) {
+    // Fast path, identical to utf8proc's result for ASCII-only text: ASCII is valid UTF-8; it is
+    // already in NFKC; full case folding maps exactly 'A'..'Z' to 'a'..'z' and nothing else; no
+    // ASCII code point is default-ignorable; and no two ASCII code points compose (every ASCII
+    // code point is a starter with no canonical composition). normalizer_test pins the result.
+    if (cps.size() < text.size()) cps.resize(text.size());
+    n = utf8proc_ssize_t(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+      const int32_t c = static_cast<unsigned char>(text[i]);
+      cps[i] = c + ((uint32_t(c - 'A') < 26u) << 5);
+    }
+  } else {
+    if (!SanitizeUtf8(text, &s->sanitized)) text = s->sanitized;
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    // Case folding and compatibility decomposition can expand text; retry with the size asked.
+    if (cps.size() < text.size() + 16) cps.resize(text.size() + 16);
     n = utf8proc_decompose(p, utf8proc_ssize_t(text.size()), cps.data(),
                            utf8proc_ssize_t(cps.size()), kNormalizeOptions);
+    if (n > utf8proc_ssize_t(cps.size())) {
+      cps.resize(size_t(n));
+      n = utf8proc_decompose(p, utf8proc_ssize_t(text.size()), cps.data(),
+                             utf8proc_ssize_t(cps.size()), kNormalizeOptions);
+    }
+    if (n < 0) n = 0;  // cannot happen on sanitised input; treat as empty rather than fail
+    n = utf8proc_normalize_utf32(cps.data(), n, kNormalizeOptions);
+    if (n < 0) n = 0;
   }
-  if (n < 0) n = 0;  // cannot happen on sanitised input; treat as empty rather than fail
-  n = utf8proc_normalize_utf32(cps.data(), n, kNormalizeOptions);
-  if (n < 0) n = 0;
 
   // Tokenise in place: word characters are compacted so that dropped apostrophes vanish.
   s->tokens.clear();
@@ -82,7 +130,7 @@ void Tokenize(std::string_view text, TokenizerScratch* s) {
   uint32_t word_begin = 0;
   for (utf8proc_ssize_t i = 0; i < n; ++i) {
     const int32_t cp = cps[size_t(i)];
-    const CharClass c = Classify(cp);
+    const CharClass c = ClassifyFast(cp);
     if (c == CharClass::kWord) {
       if (!in_word) {
         in_word = true;
@@ -92,7 +140,7 @@ void Tokenize(std::string_view text, TokenizerScratch* s) {
       continue;
     }
     if (c == CharClass::kApostrophe && in_word && i + 1 < n &&
-        Classify(cps[size_t(i + 1)]) == CharClass::kWord) {
+        ClassifyFast(cps[size_t(i + 1)]) == CharClass::kWord) {
       continue;  // "what's" -> "whats"
     }
     if (in_word) {

@@ -1,0 +1,368 @@
+// Tests of the HTTP server: a real server listening on 127.0.0.1 (ephemeral port) and a real
+// HTTP client (Beast, synchronous) over TCP. Models are tiny and trained in-test.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "model/model_io.h"
+#include "model/trainer.h"
+#include "server/http_server.h"
+#include "server/inference_service.h"
+
+namespace fastintent::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using json = nlohmann::json;
+
+const std::vector<std::vector<std::string>> kKeywords = {
+    {"weather", "rain", "forecast", "sunny", "umbrella", "snow"},
+    {"song", "music", "playlist", "album", "track", "band"},
+    {"alarm", "wake", "snooze", "clock", "morning", "timer"},
+};
+
+Model TinyModel(const std::vector<std::string>& labels) {
+  std::mt19937 rng(7);
+  Dataset ds;
+  for (size_t i = 0; i < 90; ++i) {
+    const size_t c = i % 3;
+    std::string text;
+    for (int w = 0; w < 3; ++w) text += (w ? " " : "") + kKeywords[c][rng() % 6];
+    ds.examples.push_back({text, {labels[c]}, i + 1});
+  }
+  TrainOptions o;
+  o.hidden = {16};
+  o.max_epochs = 4;
+  o.lr = 0.02f;
+  o.threads = 1;
+  o.valid_fraction = 0;
+  o.featurizer.num_buckets = 1u << 12;
+  auto m = Train(ds, nullptr, o, nullptr);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  return std::move(m).value();
+}
+
+const char* kComponents = R"({"components": [
+  {"name": "weather", "priority": "HIGH", "memory_mb": 10, "load_ms": 1, "depends_on": ["alarm"], "description": ""},
+  {"name": "music", "priority": "LOW", "memory_mb": 20, "load_ms": 1, "depends_on": [], "description": ""},
+  {"name": "alarm", "priority": "CORE", "memory_mb": 5, "load_ms": 1, "depends_on": [], "description": ""}]})";
+
+struct Reply {
+  unsigned status = 0;
+  json body;
+  std::string raw;
+  bool keep_alive = false;
+};
+
+// A keep-alive HTTP/1.1 client over one TCP connection.
+class Client {
+ public:
+  explicit Client(uint16_t port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  }
+  Reply Send(http::verb method, const std::string& target, const std::string& body = "",
+             const std::string& extra_header = "") {
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!extra_header.empty()) req.set(extra_header, std::string(20000, 'x'));
+    if (method == http::verb::post) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+      req.prepare_payload();
+    }
+    http::write(socket_, req);
+    return Read();
+  }
+  Reply Read() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(socket_, buffer_, parser);
+    Reply r;
+    r.status = parser.get().result_int();
+    r.raw = parser.get().body();
+    r.keep_alive = parser.get().keep_alive();
+    r.body = json::parse(r.raw, nullptr, false);
+    return r;
+  }
+  Reply Get(const std::string& target) { return Send(http::verb::get, target); }
+  Reply Post(const std::string& target, const json& body) { return Send(http::verb::post, target, body.dump()); }
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  net::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid()) + ".fim";
+}
+
+// A service + HTTP server on an ephemeral loopback port, torn down in the right order.
+class ServerTest : public ::testing::Test {
+ protected:
+  void Start(ServiceOptions so = {}, HttpServerOptions ho = {}) {
+    path_ = TempPath("tiny");
+    ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path_, kComponents).ok());
+    so.model_path = path_;
+    auto s = InferenceService::Create(so);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    service_ = std::move(s).value();
+    ho.host = "127.0.0.1";
+    ho.port = 0;
+    InferenceService* svc = service_.get();
+    http_ = std::make_unique<HttpServer>(ho, [svc](HttpRequest&& r, HttpServer::Reply reply) {
+      svc->Handle(std::move(r), std::move(reply));
+    });
+    service_->SetHttpStatsSource([h = http_.get()] { return h->Stats(); });
+    ASSERT_TRUE(http_->Start().ok());
+    port_ = http_->port();
+    ASSERT_NE(port_, 0);
+  }
+  void TearDown() override {
+    if (http_) http_->Stop();
+    if (service_) service_->Shutdown();
+    http_.reset();
+    service_.reset();
+    std::remove(path_.c_str());
+  }
+  json InferBody(const std::vector<std::string>& texts) {
+    return {{"id", "r1"}, {"inputs", {{{"name", "text"}, {"shape", {texts.size()}}, {"datatype", "BYTES"}, {"data", texts}}}}};
+  }
+
+  std::string path_;
+  std::unique_ptr<InferenceService> service_;
+  std::unique_ptr<HttpServer> http_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, HealthMetadataAndReadiness) {
+  Start();
+  Client c(port_);
+  Reply r = c.Get("/v2/health/live");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, json({{"live", true}}));
+  EXPECT_TRUE(r.keep_alive);
+  EXPECT_EQ(c.Get("/v2/health/ready").body, json({{"ready", true}}));
+  const std::string name = service_->model_name();
+  EXPECT_EQ(name, "tiny_" + std::to_string(::getpid()));
+  r = c.Get("/v2/models/" + name);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body["name"], name);
+  EXPECT_EQ(r.body["inputs"][0]["datatype"], "BYTES");
+  EXPECT_EQ(r.body["parameters"]["labels"], json({"alarm", "music", "weather"}));
+  r = c.Get("/v2/models/" + name + "/ready");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body["ready"], true);
+  r = c.Get("/v2/models/nope/ready");
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_TRUE(r.body["error"].is_string());
+  EXPECT_EQ(c.Get("/nowhere").status, 404u);
+  EXPECT_EQ(c.Post("/v2/health/live", json::object()).status, 405u);
+  EXPECT_EQ(c.Get("/v1/classify").status, 405u);
+}
+
+TEST_F(ServerTest, InferOpenInferenceProtocol) {
+  Start();
+  Client c(port_);
+  const std::string url = "/v2/models/" + service_->model_name() + "/infer";
+  Reply r = c.Post(url, InferBody({"rain forecast", "play song album", "wake alarm"}));
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  EXPECT_EQ(r.body["id"], "r1");
+  EXPECT_EQ(r.body["model_name"], service_->model_name());
+  ASSERT_EQ(r.body["outputs"].size(), 2u);
+  EXPECT_EQ(r.body["outputs"][0]["name"], "label");
+  EXPECT_EQ(r.body["outputs"][0]["shape"], json({3}));
+  EXPECT_EQ(r.body["outputs"][0]["data"], json({"weather", "music", "alarm"}));
+  EXPECT_EQ(r.body["outputs"][1]["datatype"], "FP32");
+  for (const json& p : r.body["outputs"][1]["data"]) EXPECT_GT(p.get<double>(), 0.34);
+
+  // Named outputs, nested 2-D data, the full probability matrix.
+  json body = {{"inputs", {{{"name", "text"}, {"shape", {2, 1}}, {"datatype", "BYTES"}, {"data", {{"snow"}, {"band"}}}}}},
+               {"outputs", {{{"name", "probabilities"}}}}};
+  r = c.Post(url, body);
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  ASSERT_EQ(r.body["outputs"].size(), 1u);
+  EXPECT_EQ(r.body["outputs"][0]["shape"], json({2, 3}));
+  EXPECT_EQ(r.body["outputs"][0]["data"].size(), 6u);
+  EXPECT_FALSE(r.body.contains("id"));
+}
+
+TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
+  Start();
+  Client c(port_);
+  const std::string url = "/v2/models/" + service_->model_name() + "/infer";
+  auto expect_400 = [&](const std::string& target, const std::string& body, const std::string& needle) {
+    Reply r = c.Send(http::verb::post, target, body);
+    EXPECT_EQ(r.status, 400u) << body << " -> " << r.raw;
+    ASSERT_TRUE(r.body.is_object()) << r.raw;
+    EXPECT_NE(r.body["error"].get<std::string>().find(needle), std::string::npos) << r.raw;
+  };
+  expect_400(url, "{not json", "not valid JSON");
+  expect_400(url, "[1,2]", "JSON object");
+  expect_400(url, "{}", "inputs");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"FP32","data":[1.0]}]})", "BYTES");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[2],"datatype":"BYTES","data":["a"]}]})", "shape");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":[3]}]})", "strings");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":["a"]}],"outputs":[{"name":"x"}]})", "unknown output");
+  expect_400("/v1/classify", R"({"text": 5})", "\"text\"");
+  expect_400("/v1/classify", R"({"text": "a", "texts": ["b"]})", "either");
+  expect_400("/v1/classify", R"({"texts": []})", "no texts");
+  expect_400("/v1/classify", R"({"text": "rain", "k": 0})", "\"k\"");
+  // The connection survives all of that.
+  EXPECT_EQ(c.Get("/v2/health/live").status, 200u);
+}
+
+TEST_F(ServerTest, ClassifyAndRoute) {
+  Start();
+  Client c(port_);
+  Reply r = c.Post("/v1/classify", {{"text", "rain umbrella"}, {"k", 2}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  ASSERT_EQ(r.body["labels"].size(), 2u);
+  EXPECT_EQ(r.body["labels"][0]["label"], "weather");
+  r = c.Post("/v1/classify", {{"texts", {"rain", "", "album"}}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  ASSERT_EQ(r.body["results"].size(), 3u);
+  EXPECT_EQ(r.body["results"][0]["labels"][0]["label"], "weather");
+  EXPECT_TRUE(r.body["results"][1]["error"].is_string());  // empty text: answered, not failed
+  EXPECT_EQ(r.body["results"][2]["labels"][0]["label"], "music");
+  r = c.Post("/v1/route", {{"text", "rain forecast snow"}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  std::vector<std::string> names;
+  for (const json& comp : r.body["components"]) names.push_back(comp["name"]);
+  // weather pulls in its dependency alarm (CORE, so first).
+  EXPECT_EQ(names, (std::vector<std::string>{"alarm", "weather"})) << r.raw;
+}
+
+TEST_F(ServerTest, LimitsOnBodyHeadersAndConnections) {
+  ServiceOptions so;
+  so.max_texts_per_request = 8;
+  HttpServerOptions ho;
+  ho.max_body_bytes = 4096;
+  ho.max_header_bytes = 4096;
+  ho.max_connections = 2;
+  Start(so, ho);
+  {
+    Client c(port_);
+    Reply r = c.Send(http::verb::post, "/v1/classify", std::string(5000, ' '));
+    EXPECT_EQ(r.status, 413u);
+    EXPECT_FALSE(r.keep_alive);
+  }
+  {
+    Client c(port_);
+    Reply r = c.Send(http::verb::get, "/v2/health/live", "", "X-Big");
+    EXPECT_EQ(r.status, 431u);
+  }
+  {
+    Client c(port_);
+    Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(9, "rain")}});
+    EXPECT_EQ(r.status, 413u);
+  }
+  // Connection limit: two open keep-alive connections, the third is refused with 503. First let
+  // the server notice that the connections above were closed.
+  for (int i = 0; i < 1000 && http_->Stats().connections_open > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(http_->Stats().connections_open, 0u);
+  Client a(port_), b(port_);
+  EXPECT_EQ(a.Get("/v2/health/live").status, 200u);
+  EXPECT_EQ(b.Get("/v2/health/live").status, 200u);
+  Client third(port_);
+  http::request<http::string_body> req{http::verb::get, "/v2/health/live", 11};
+  beast::error_code ec;
+  http::write(third.socket(), req, ec);
+  Reply refused = third.Read();
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_EQ(http_->Stats().connections_refused, 1u);
+}
+
+TEST_F(ServerTest, OverloadGets503Quickly) {
+  ServiceOptions so;
+  so.engine.workers = 1;
+  so.engine.queue_capacity = 2;
+  Start(so);
+  Client c(port_);
+  // 500 texts into a queue of 2: most are rejected at once, so the request gets 503.
+  const auto start = std::chrono::steady_clock::now();
+  Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(500, "rain snow")}});
+  EXPECT_EQ(r.status, 503u) << r.raw;
+  EXPECT_NE(r.body["error"].get<std::string>().find("overloaded"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(c.Post("/v1/classify", {{"text", "rain"}}).status, 200u);  // and then it serves again
+}
+
+TEST_F(ServerTest, ReloadWithoutDowntimeAndBadFilesKeepTheOldModel) {
+  Start();
+  const std::string name = service_->model_name();
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, requests{0};
+  std::thread load([&] {
+    Client c(port_);
+    while (!stop.load()) {
+      Reply r = c.Post("/v1/classify", {{"text", "rain forecast"}});
+      if (r.status != 200) failures.fetch_add(1);
+      requests.fetch_add(1);
+    }
+  });
+  Client c(port_);
+  ASSERT_TRUE(SaveModel(TinyModel({"w2", "m2", "a2"}), path_).ok());
+  Reply r = c.Post("/v2/repository/models/" + name + "/load", json::object());
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  EXPECT_EQ(r.body["model_version"], 2);
+  EXPECT_EQ(c.Post("/v1/classify", {{"text", "rain forecast"}}).body["labels"][0]["label"], "w2");
+  // A corrupt file: 400, and the previous model keeps serving.
+  {
+    FILE* f = std::fopen(path_.c_str(), "wb");
+    std::fputs("not a model", f);
+    std::fclose(f);
+  }
+  r = c.Post("/v2/repository/models/" + name + "/load", json::object());
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body["error"].get<std::string>().find(path_), std::string::npos) << r.raw;
+  EXPECT_EQ(c.Post("/v1/classify", {{"text", "rain forecast"}}).body["labels"][0]["label"], "w2");
+  stop.store(true);
+  load.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(requests.load(), 0);
+  // /v1/route now fails cleanly: the new file has no component registry.
+  EXPECT_EQ(c.Post("/v1/route", {{"text", "rain"}}).status, 400u);
+  const std::string metrics = c.Get("/metrics").raw;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 1"), std::string::npos);
+}
+
+TEST_F(ServerTest, ConcurrentKeepAliveClientsAndMetrics) {
+  Start();
+  constexpr int kClients = 4, kRequests = 50;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&] {
+      Client c(port_);
+      for (int i = 0; i < kRequests; ++i) {
+        Reply r = c.Post("/v1/classify", {{"texts", {"rain", "song"}}});
+        if (r.status == 200 && r.body["results"][1]["labels"][0]["label"] == "music") ok.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kClients * kRequests);
+  Client c(port_);
+  Reply m = c.Get("/metrics");
+  ASSERT_EQ(m.status, 200u);
+  EXPECT_NE(m.raw.find("fastintent_engine_answers_total{outcome=\"ok\"} 400"), std::string::npos) << m.raw;
+  EXPECT_NE(m.raw.find("# TYPE fastintent_engine_latency_seconds histogram"), std::string::npos);
+  EXPECT_NE(m.raw.find("fastintent_engine_latency_seconds_bucket{le=\"+Inf\"} 400"), std::string::npos);
+  EXPECT_NE(m.raw.find("fastintent_http_connections_accepted_total 5"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fastintent::server
