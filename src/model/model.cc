@@ -113,6 +113,22 @@ void Model::Decide(const std::vector<float>& probs, int k, float threshold,
   out->clear();
   if (threshold < 0) threshold = threshold_;
   if (k <= 0) return;
+  if (k == 1) {
+    // The common case, without the insertion machinery: the first of the most probable labels
+    // (among those >= threshold for sigmoid), exactly what the general loop below picks.
+    int best = -1;
+    float best_p = 0;
+    for (uint32_t i = 0; i < probs.size(); ++i) {
+      if (kind_ == OutputKind::kSigmoid && probs[i] < threshold) continue;
+      if (best < 0 || probs[i] > best_p) {
+        best = int(i);
+        best_p = probs[i];
+      }
+    }
+    if (best < 0 || (kind_ == OutputKind::kSoftmax && best_p < threshold)) return;
+    out->push_back({uint32_t(best), best_p});
+    return;
+  }
   // Partial selection of the k best without allocation beyond `out`.
   for (uint32_t i = 0; i < probs.size(); ++i) {
     if (kind_ == OutputKind::kSigmoid && probs[i] < threshold) continue;

@@ -31,33 +31,63 @@ struct BucketMap {
 
 inline uint64_t FnvByte(uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ull; }
 
-// Sorts `v` ascending; all values are < 2^bits. Small inputs use insertion sort; larger ones an
-// LSD radix sort on 8-bit digits through `tmp` (no allocation once both are warm).
+// Writes into a vector through a raw pointer: the vector is first grown to an upper bound of what
+// will be written and cut to the written length by Finish(), so the hot loops have no capacity
+// checks and nothing is allocated once the vector is warm.
+template <class T>
+class Appender {
+ public:
+  Appender(std::vector<T>* v, size_t bound) : v_(v) {
+    if (v_->size() < bound) v_->resize(bound);
+    begin_ = p_ = v_->data();
+  }
+  void operator()(T x) { *p_++ = x; }
+  size_t size() const { return size_t(p_ - begin_); }
+  void Finish() { v_->resize(size()); }
+
+ private:
+  std::vector<T>* v_;
+  T* begin_;
+  T* p_;
+};
+
+void InsertionSort(uint32_t* a, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    const uint32_t x = a[i];
+    size_t j = i;
+    for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+// Sorts v ascending; every value is < 2^bits. Larger inputs are first distributed by their top 8
+// bits (one counting pass through `tmp`), which leaves so few inversions for the insertion sort
+// that finishes the job that it runs in about linear time. No allocation once both are warm.
 void SortValues(std::vector<uint32_t>* v, std::vector<uint32_t>* tmp, uint32_t bits) {
   const size_t n = v->size();
   uint32_t* a = v->data();
-  if (n <= 32) {
-    for (size_t i = 1; i < n; ++i) {
-      const uint32_t x = a[i];
-      size_t j = i;
-      for (; j > 0 && a[j - 1] > x; --j) a[j] = a[j - 1];
-      a[j] = x;
-    }
+  if (n <= 24 || bits <= 8) {
+    InsertionSort(a, n);
+    return;
+  }
+  if (n >= (size_t(1) << 20)) {  // pathological inputs: keep the count array small
+    std::sort(a, a + n);
     return;
   }
   if (tmp->size() < n) tmp->resize(n);
   uint32_t* b = tmp->data();
-  bool in_tmp = false;
-  for (uint32_t shift = 0; shift < bits; shift += 8) {
-    uint32_t count[257] = {0};
-    for (size_t i = 0; i < n; ++i) count[((a[i] >> shift) & 0xFF) + 1]++;
-    if (count[((a[0] >> shift) & 0xFF) + 1] == n) continue;  // one digit value: already in order
-    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
-    for (size_t i = 0; i < n; ++i) b[count[(a[i] >> shift) & 0xFF]++] = a[i];
-    std::swap(a, b);
-    in_tmp = !in_tmp;
+  const uint32_t shift = bits - 8;
+  uint32_t count[256] = {0};
+  for (size_t i = 0; i < n; ++i) count[a[i] >> shift]++;
+  uint32_t sum = 0;
+  for (uint32_t& c : count) {
+    const uint32_t k = c;
+    c = sum;
+    sum += k;
   }
-  if (in_tmp) std::memcpy(v->data(), a, n * sizeof(uint32_t));
+  for (size_t i = 0; i < n; ++i) b[count[a[i] >> shift]++] = a[i];
+  std::memcpy(a, b, n * sizeof(uint32_t));
+  InsertionSort(a, n);
 }
 
 uint32_t BitsFor(uint32_t max_value) {
@@ -78,75 +108,107 @@ void CountInto(std::vector<uint32_t>* buckets, std::vector<uint32_t>* tmp, uint3
   }
 }
 
+// Emits the buckets of the character n-grams ('c' + window) of one token wrapped as "<token>",
+// given as `len` code points, code point j being the bytes [w + at(j), w + at(j + 1)).
+// FNV-1a consumes bytes in order, so each start's windows are hashed incrementally, one code
+// point at a time, instead of each window from scratch.
+template <class At>
+inline void CharNgrams(const FeaturizerConfig& c, const BucketMap& bucket, const unsigned char* w, size_t len,
+                       const At& at, Appender<uint32_t>* out) {
+  const uint64_t seed = FnvByte(kFnvOffset, 'c');
+  for (size_t i = 0; i + c.char_min <= len; ++i) {
+    uint64_t h = seed;
+    const size_t first = i + c.char_min - 1;  // last code point of the shortest window
+    const size_t stop = std::min(len, i + c.char_max);
+    size_t j = i;
+    for (; j < first; ++j) h = Fnv1a(h, w + at(j), at(j + 1) - at(j));
+    for (; j < stop; ++j) {
+      h = Fnv1a(h, w + at(j), at(j + 1) - at(j));
+      (*out)(bucket(h));
+    }
+  }
+}
+
 // Tokenizes `text` and leaves the bucket of every feature key, unsorted and with repeats, in
 // s->buckets[group]. Also uses s->utf8 (all tokens, UTF-8, back to back), s->token_off (byte
 // offset of each token, plus the end) and s->offsets (byte offset of each code point).
 void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
   Tokenize(text, &s->tok);
-  const auto& cps = s->tok.codepoints;
+  const int32_t* cps = s->tok.codepoints.data();
   const auto& toks = s->tok.tokens;
-  for (auto& b : s->buckets) b.clear();
   const BucketMap bucket(c.num_buckets);
+  size_t num_cps = 0;
+  for (const TokenSpan& t : toks) num_cps += t.end - t.begin;
 
-  // Encode all tokens once, remembering the byte offset of every code point and token. Tokenize
-  // lays the tokens out back to back in `cps`, but nothing here relies on it.
+  // Encode all tokens once, remembering the byte offset of every code point and token.
   s->utf8.clear();
-  s->token_off.clear();
-  s->offsets.clear();
+  Appender<uint32_t> token_off(&s->token_off, toks.size() + 1), cp_off(&s->offsets, num_cps + 1);
   for (const TokenSpan& t : toks) {
-    s->token_off.push_back(uint32_t(s->utf8.size()));
+    token_off(uint32_t(s->utf8.size()));
     for (uint32_t i = t.begin; i < t.end; ++i) {
-      s->offsets.push_back(uint32_t(s->utf8.size()));
+      cp_off(uint32_t(s->utf8.size()));
       AppendUtf8(cps[i], &s->utf8);
     }
   }
-  s->token_off.push_back(uint32_t(s->utf8.size()));
-  s->offsets.push_back(uint32_t(s->utf8.size()));
+  token_off(uint32_t(s->utf8.size()));
+  cp_off(uint32_t(s->utf8.size()));
+  token_off.Finish();
+  cp_off.Finish();
   const unsigned char* u = reinterpret_cast<const unsigned char*>(s->utf8.data());
+  const uint32_t* tok_off = s->token_off.data();
 
   // Word n-grams: 'w' token; 'b' token (' ' token){1,2}.
-  auto& wb = s->buckets[kWordGroup];
+  Appender<uint32_t> wb(&s->buckets[kWordGroup], toks.size() * c.word_ngrams);
   const uint64_t seed_w = FnvByte(kFnvOffset, 'w'), seed_b = FnvByte(kFnvOffset, 'b');
   for (size_t i = 0; i < toks.size(); ++i) {
-    const uint32_t b0 = s->token_off[i], e0 = s->token_off[i + 1];
-    wb.push_back(bucket(Fnv1a(seed_w, u + b0, e0 - b0)));
+    const uint32_t b0 = tok_off[i], e0 = tok_off[i + 1];
+    wb(bucket(Fnv1a(seed_w, u + b0, e0 - b0)));
     uint64_t h = Fnv1a(seed_b, u + b0, e0 - b0);
     for (size_t n = 2; n <= c.word_ngrams && i + n <= toks.size(); ++n) {
-      const uint32_t b = s->token_off[i + n - 1], e = s->token_off[i + n];
+      const uint32_t b = tok_off[i + n - 1], e = tok_off[i + n];
       h = Fnv1a(FnvByte(h, ' '), u + b, e - b);
-      wb.push_back(bucket(h));
+      wb(bucket(h));
     }
   }
+  wb.Finish();
 
-  // Character n-grams: 'c' + each window of char_min..char_max code points of "<token>". FNV-1a
-  // consumes bytes in order, so each start's windows are hashed incrementally, one code point
-  // at a time, instead of each window from scratch.
-  if (c.char_min > 0) {
-    auto& cb = s->buckets[kCharGroup];
-    const uint64_t seed_c = FnvByte(kFnvOffset, 'c');
-    const uint32_t* off = s->offsets.data();
-    size_t first_cp = 0;  // index in `offsets` of the token's first code point
-    for (const TokenSpan& t : toks) {
-      const size_t len = size_t(t.end - t.begin) + 2;  // code points in "<token>"
-      // Byte range of code point j of "<token>": j = 0 is '<', j = len - 1 is '>'.
-      for (size_t i = 0; i < len; ++i) {
-        uint64_t h = seed_c;
-        const size_t stop = std::min(len, i + c.char_max);
-        for (size_t j = i; j < stop; ++j) {
-          if (j == 0) {
-            h = FnvByte(h, '<');
-          } else if (j == len - 1) {
-            h = FnvByte(h, '>');
-          } else {
-            const size_t k = first_cp + j - 1;
-            h = Fnv1a(h, u + off[k], off[k + 1] - off[k]);
-          }
-          if (j + 1 - i >= c.char_min) cb.push_back(bucket(h));
-        }
-      }
-      first_cp += len - 2;
-    }
+  // Character n-grams within "<token>".
+  if (c.char_min == 0) {
+    s->buckets[kCharGroup].clear();
+    return;
   }
+  const size_t per_start = c.char_max - c.char_min + 1;
+  Appender<uint32_t> cb(&s->buckets[kCharGroup], (num_cps + 2 * toks.size()) * per_start);
+  const uint32_t* off = s->offsets.data();
+  size_t first_cp = 0;  // index in `off` of the current token's first code point
+  for (size_t ti = 0; ti < toks.size(); ++ti) {
+    const size_t ncp = toks[ti].end - toks[ti].begin, nbytes = tok_off[ti + 1] - tok_off[ti];
+    unsigned char wrapped[64];
+    if (nbytes == ncp && ncp + 2 <= sizeof wrapped) {
+      // One byte per code point (ASCII): hash straight from a copy of "<token>".
+      wrapped[0] = '<';
+      std::memcpy(wrapped + 1, u + tok_off[ti], nbytes);
+      wrapped[nbytes + 1] = '>';
+      CharNgrams(c, bucket, wrapped, ncp + 2, [](size_t j) { return j; }, &cb);
+    } else {
+      // General case: "<" + token + ">" assembled in s->tok.sanitized (free after Tokenize),
+      // with the code point boundaries taken from `off`.
+      std::string& w = s->tok.sanitized;
+      w.assign(1, '<');
+      w.append(reinterpret_cast<const char*>(u) + tok_off[ti], nbytes);
+      w.push_back('>');
+      const uint32_t base = off[first_cp];
+      const size_t len = ncp + 2;
+      auto at = [&](size_t j) -> size_t {
+        if (j == 0) return 0;
+        if (j >= len - 1) return 1 + nbytes + (j - (len - 1));  // '>' and the end
+        return 1 + (off[first_cp + j - 1] - base);
+      };
+      CharNgrams(c, bucket, reinterpret_cast<const unsigned char*>(w.data()), len, at, &cb);
+    }
+    first_cp += ncp;
+  }
+  cb.Finish();
 }
 
 }  // namespace
@@ -221,35 +283,45 @@ struct SublinearTf {
 void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
   static const SublinearTf sublinear;
   HashKeys(config_, text, s);
-  out->clear();
   // Vocabulary rows increase with buckets, so sorting the known rows gives the spec's order
   // (group, then increasing bucket), and runs of equal rows are runs of equal buckets; unknown
   // buckets are dropped before sorting instead of after.
   const uint32_t bits = BitsFor(vocab_.size() > 0 ? uint32_t(vocab_.size() - 1) : 0);
+  size_t known[kNumGroups];
+  for (int g = 0; g < kNumGroups; ++g) {
+    std::vector<uint32_t>& keys = s->buckets[g];
+    uint32_t* k = keys.data();
+    size_t n = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const uint32_t row = vocab_.RowOf(k[i]);
+      k[n] = row;
+      n += row != Vocabulary::kNoRow;
+    }
+    keys.resize(n);
+    SortValues(&keys, &s->offsets, bits);
+    known[g] = n;
+  }
+  Appender<uint32_t> rows(&out->rows, known[0] + known[1]);
+  Appender<float> weights(&out->weights, known[0] + known[1]);
   double sq[kNumGroups] = {0, 0};
   size_t group_begin[kNumGroups + 1] = {0, 0, 0};
   for (int g = 0; g < kNumGroups; ++g) {
-    std::vector<uint32_t>& keys = s->buckets[g];
-    size_t known = 0;
-    for (const uint32_t b : keys) {
-      const uint32_t row = vocab_.RowOf(b);
-      keys[known] = row;
-      known += row != Vocabulary::kNoRow;
-    }
-    keys.resize(known);
-    SortValues(&keys, &s->offsets, bits);
-    for (size_t i = 0; i < known;) {
-      const uint32_t row = keys[i];
+    const uint32_t* k = s->buckets[g].data();
+    const size_t n = known[g];
+    for (size_t i = 0; i < n;) {
+      const uint32_t row = k[i];
       size_t j = i + 1;
-      while (j < known && keys[j] == row) ++j;
+      while (j < n && k[j] == row) ++j;
       const float w = sublinear(uint32_t(j - i)) * vocab_.Idf(row);
-      out->rows.push_back(row);
-      out->weights.push_back(w);
+      rows(row);
+      weights(w);
       sq[g] += double(w) * w;
       i = j;
     }
-    group_begin[g + 1] = out->rows.size();
+    group_begin[g + 1] = rows.size();
   }
+  rows.Finish();
+  weights.Finish();
   int present = 0;
   for (int g = 0; g < kNumGroups; ++g) present += sq[g] > 0;
   if (present == 0) return;
