@@ -66,12 +66,14 @@ void InsertionSort(uint32_t* a, size_t n) {
 void SortValues(std::vector<uint32_t>* v, std::vector<uint32_t>* tmp, uint32_t bits) {
   const size_t n = v->size();
   uint32_t* a = v->data();
-  if (n <= 24 || bits <= 8) {
-    InsertionSort(a, n);
+  // Long texts: the insertion sort's cost grows with the square of the largest top-8-bit
+  // bucket, which repeated n-grams fill; above a few thousand values use the O(n log n) sort.
+  if (n > 4096) {
+    std::sort(a, a + n);
     return;
   }
-  if (n >= (size_t(1) << 20)) {  // pathological inputs: keep the count array small
-    std::sort(a, a + n);
+  if (n <= 24 || bits <= 8) {
+    InsertionSort(a, n);
     return;
   }
   if (tmp->size() < n) tmp->resize(n);
