@@ -14,3 +14,6 @@ ctest --preset asan --output-on-failure -j2 -LE accuracy
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target inference_engine_test server_test
 ctest --preset tsan --output-on-failure -j2 -R 'Engine|Server'
+# Last: cross-build for ARM64 and run the kernel tests and an end-to-end train/predict check
+# under qemu-user (NEON and SVE), against the Release build's predictions (about 3-4 minutes).
+scripts/arm64.sh build/release/tools/fastintent

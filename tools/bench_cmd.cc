@@ -184,8 +184,7 @@ double Throughput(const Model& m, const std::vector<std::string>& texts, int thr
       for (size_t w = 0; w < texts.size(); ++w) {  // warm-up pass
         if (m.Probabilities(texts[w], &s).ok()) m.Decide(s.probs, 1, -1, &top);
       }
-      while (!go.load(std::memory_order_acquire)) {
-      }
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       while (!stop.load(std::memory_order_relaxed)) {
         for (int k = 0; k < 64; ++k) {
           if (m.Probabilities(texts[i], &s).ok()) m.Decide(s.probs, 1, -1, &top);

@@ -60,20 +60,20 @@ void InsertionSort(uint32_t* a, size_t n) {
   }
 }
 
-// Sorts v ascending; every value is < 2^bits. Larger inputs are first distributed by their top 8
-// bits (one counting pass through `tmp`), which leaves so few inversions for the insertion sort
-// that finishes the job that it runs in about linear time. No allocation once both are warm.
+// Sorts v ascending; every value is < 2^bits. Typical inputs (a few hundred rows of a large
+// vocabulary) are distributed by their top 8 bits (one counting pass through `tmp`) and each
+// top-8-bit bucket, usually 0-2 values, is finished by insertion sort; a crowded bucket (repeated
+// n-grams of a long text, a small vocabulary) gets std::sort, so the worst case stays
+// O(n log n). No allocation once both vectors are warm.
 void SortValues(std::vector<uint32_t>* v, std::vector<uint32_t>* tmp, uint32_t bits) {
   const size_t n = v->size();
   uint32_t* a = v->data();
-  // Long texts: the insertion sort's cost grows with the square of the largest top-8-bit
-  // bucket, which repeated n-grams fill; above a few thousand values use the O(n log n) sort.
-  if (n > 4096) {
-    std::sort(a, a + n);
+  if (n <= 24) {
+    InsertionSort(a, n);
     return;
   }
-  if (n <= 24 || bits <= 8) {
-    InsertionSort(a, n);
+  if (bits <= 8 || n > 4096) {
+    std::sort(a, a + n);
     return;
   }
   if (tmp->size() < n) tmp->resize(n);
@@ -88,8 +88,17 @@ void SortValues(std::vector<uint32_t>* v, std::vector<uint32_t>* tmp, uint32_t b
     sum += k;
   }
   for (size_t i = 0; i < n; ++i) b[count[a[i] >> shift]++] = a[i];
+  // count[d] is now the end of bucket d in b.
+  uint32_t begin = 0;
+  for (const uint32_t end : count) {
+    if (end - begin > 16) {
+      std::sort(b + begin, b + end);
+    } else {
+      InsertionSort(b + begin, end - begin);
+    }
+    begin = end;
+  }
   std::memcpy(a, b, n * sizeof(uint32_t));
-  InsertionSort(a, n);
 }
 
 uint32_t BitsFor(uint32_t max_value) {
