@@ -26,15 +26,8 @@ if [ "${ARM64_SKIP_SETUP:-0}" != 1 ]; then
     $SUDO apt-get update -qq
   fi
   # Header-only dependencies (nlohmann-json, CLI11, Boost) come from the host's packages.
-  PKGS=(g++-aarch64-linux-gnu qemu-user libhwy-dev:arm64 libgtest-dev:arm64 libutf8proc-dev:arm64)
-  missing=()
-  for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
+  "$ROOT/scripts/setup.sh" g++-aarch64-linux-gnu qemu-user libhwy-dev:arm64 libgtest-dev:arm64 \
+    libutf8proc-dev:arm64
 fi
 
 # --- builds ----------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages fastintent builds with (as root, or with sudo available).
-# Safe to run again: apt-get only installs what is missing.
+# Safe to run again: apt-get only installs what is missing. Extra package names given as
+# arguments are installed too (scripts/arm64.sh passes its cross toolchain this way).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake ninja-build pkg-config libhwy-dev libutf8proc-dev nlohmann-json3-dev
-      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk)
+      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk "$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

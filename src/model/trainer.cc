@@ -534,6 +534,16 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     calr.explanation = "threshold carried over from the validation run";
   }
 
+  TrainReport local_report;
+  if (!report) report = &local_report;
+  report->epochs_run = std::min(epoch, last_epoch);
+  report->best_epoch = best_epoch;
+  report->best_valid_accuracy = best_acc;
+  report->train_examples = train_idx.size();
+  report->valid_examples = valid_idx.size();
+  report->threshold = calr.threshold;
+  report->calibration = calr.explanation;
+
   if (o.refit && have_valid && best_epoch > 0) {
     Dataset combined;
     combined.multi_label = multi;
@@ -544,33 +554,14 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     again.valid_fraction = 0;
     again.fixed_epochs = best_epoch;
     again.threshold_override = calr.threshold;
-    TrainReport refit_report;
-    auto refitted = Train(combined, nullptr, again, &refit_report);
+    auto refitted = Train(combined, nullptr, again, nullptr);
     if (!refitted.ok()) return refitted.status();
-    if (report) {
-      report->epochs_run = std::min(epoch, o.max_epochs);
-      report->best_epoch = best_epoch;
-      report->best_valid_accuracy = best_acc;
-      report->train_examples = combined.examples.size();
-      report->valid_examples = valid_idx.size();
-      report->threshold = calr.threshold;
-      report->calibration = calr.explanation + "; then refitted on train + validation for " +
-                            std::to_string(best_epoch) + " epochs";
-      report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
+    report->train_examples = combined.examples.size();
+    report->calibration += "; then refitted on train + validation for " + std::to_string(best_epoch) + " epochs";
+    report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return refitted;
   }
-
-  if (report) {
-    report->epochs_run = std::min(epoch, last_epoch);
-    report->best_epoch = best_epoch;
-    report->best_valid_accuracy = best_acc;
-    report->train_examples = train_idx.size();
-    report->valid_examples = valid_idx.size();
-    report->threshold = calr.threshold;
-    report->calibration = calr.explanation;
-    report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
+  report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return Model(std::move(featurizer), std::move(best), std::move(labels), kind, calr.threshold, oos);
 }
 
