@@ -234,14 +234,21 @@ void HashFeatures(const FeaturizerConfig& c, std::string_view text, FeaturizerSc
 StatusOr<Vocabulary> Vocabulary::Create(uint32_t num_buckets, std::vector<uint32_t> buckets,
                                         std::vector<float> idf) {
   if (buckets.size() != idf.size()) return DataLoss("vocabulary: bucket and idf counts differ");
+  if (buckets.size() >= kNoRow) return DataLoss("vocabulary: too many rows");
   Vocabulary v;
-  v.row_of_bucket_.assign(num_buckets, kNoRow);
+  v.num_buckets_ = num_buckets;
+  v.rank_.assign((size_t(num_buckets) + 63) / 64, RankBlock{0, 0});
   for (size_t r = 0; r < buckets.size(); ++r) {
     if (buckets[r] >= num_buckets || (r > 0 && buckets[r] <= buckets[r - 1]))
       return DataLoss("vocabulary: buckets not strictly increasing below num_buckets at row " +
                       std::to_string(r));
     if (!std::isfinite(idf[r])) return DataLoss("vocabulary: non-finite idf at row " + std::to_string(r));
-    v.row_of_bucket_[buckets[r]] = uint32_t(r);
+    v.rank_[buckets[r] >> 6].bits |= uint64_t(1) << (buckets[r] & 63);
+  }
+  uint32_t below = 0;
+  for (RankBlock& b : v.rank_) {
+    b.rank = below;
+    below += PopCount(b.bits);
   }
   v.buckets_ = std::move(buckets);
   v.idf_ = std::move(idf);
@@ -294,41 +301,66 @@ struct SublinearTf {
 void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
   static const SublinearTf sublinear;
   HashKeys(config_, text, s);
-  // Vocabulary rows increase with buckets, so sorting the known rows gives the spec's order
-  // (group, then increasing bucket), and runs of equal rows are runs of equal buckets; unknown
-  // buckets are dropped before sorting instead of after.
-  const uint32_t bits = BitsFor(vocab_.size() > 0 ? uint32_t(vocab_.size() - 1) : 0);
-  size_t known[kNumGroups];
-  for (int g = 0; g < kNumGroups; ++g) {
-    std::vector<uint32_t>& keys = s->buckets[g];
-    uint32_t* k = keys.data();
-    size_t n = 0;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const uint32_t row = vocab_.RowOf(k[i]);
-      k[n] = row;
-      n += row != Vocabulary::kNoRow;
-    }
-    keys.resize(n);
-    SortValues(&keys, &s->offsets, bits);
-    known[g] = n;
+  const size_t bound = s->buckets[kWordGroup].size() + s->buckets[kCharGroup].size();
+  // Duplicate detection table: a power of two with at least twice as many slots as keys.
+  size_t slots = 256;
+  while (slots < 2 * bound) slots *= 2;
+  if (s->table.size() < slots) {
+    s->table.assign(slots, FeaturizerScratch::Slot{0, 0, 0});
+    s->generation = 0;
   }
-  Appender<uint32_t> rows(&out->rows, known[0] + known[1]);
-  Appender<float> weights(&out->weights, known[0] + known[1]);
+  slots = s->table.size();
+  const uint32_t shift = uint32_t(64 - __builtin_ctzll(slots));
+  FeaturizerScratch::Slot* table = s->table.data();
+  if (s->tf.size() < bound) s->tf.resize(bound);
+  uint32_t* tf = s->tf.data();
+
+  Appender<uint32_t> rows(&out->rows, bound);
+  Appender<float> weights(&out->weights, bound);
   double sq[kNumGroups] = {0, 0};
   size_t group_begin[kNumGroups + 1] = {0, 0, 0};
   for (int g = 0; g < kNumGroups; ++g) {
-    const uint32_t* k = s->buckets[g].data();
-    const size_t n = known[g];
-    for (size_t i = 0; i < n;) {
-      const uint32_t row = k[i];
-      size_t j = i + 1;
-      while (j < n && k[j] == row) ++j;
-      const float w = sublinear(uint32_t(j - i)) * vocab_.Idf(row);
-      rows(row);
-      weights(w);
-      sq[g] += double(w) * w;
-      i = j;
+    if (s->generation == 0xFFFFFFFFu) {  // stamps are about to repeat: really empty the table
+      for (size_t i = 0; i < slots; ++i) table[i].generation = 0;
+      s->generation = 0;
     }
+    const uint32_t gen = ++s->generation;
+    const size_t begin = rows.size();
+    // Buckets -> known rows first, in a loop of independent loads, so the cache misses overlap.
+    std::vector<uint32_t>& keys = s->buckets[g];
+    size_t known = 0;
+    for (const uint32_t bucket : keys) {
+      const uint32_t row = vocab_.RowOf(bucket);
+      keys[known] = row;
+      known += row != Vocabulary::kNoRow;
+    }
+    // Known rows in order of first occurrence, each once, with its count.
+    for (size_t k = 0; k < known; ++k) {
+      const uint32_t row = keys[k];
+      size_t h = size_t((uint64_t(row) * 0x9E3779B97F4A7C15ull) >> shift);
+      for (;;) {
+        FeaturizerScratch::Slot& slot = table[h];
+        if (slot.generation != gen) {
+          slot = {row, gen, uint32_t(rows.size())};
+          tf[rows.size()] = 1;
+          rows(row);
+          weights(vocab_.Idf(row));  // times sublinear tf below
+          break;
+        }
+        if (slot.row == row) {
+          ++tf[slot.index];
+          break;
+        }
+        h = (h + 1) & (slots - 1);
+      }
+    }
+    float* w = out->weights.data();
+    double sum = 0;
+    for (size_t i = begin; i < rows.size(); ++i) {
+      w[i] = sublinear(tf[i]) * w[i];
+      sum += double(w[i]) * w[i];
+    }
+    sq[g] = sum;
     group_begin[g + 1] = rows.size();
   }
   rows.Finish();

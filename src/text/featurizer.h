@@ -51,6 +51,17 @@ struct FeaturizerScratch {
   std::vector<uint32_t> token_off;  // byte offsets of tokens in `utf8` (word pass)
   std::vector<uint32_t> buckets[kNumGroups];
   std::vector<RawFeature> raw;
+  // Featurize's duplicate detection: an open-addressing table from row to output position,
+  // whose slots count as empty unless stamped with the current `generation` (so it is never
+  // cleared between calls), and the term frequency of each output row.
+  struct Slot {
+    uint32_t row;
+    uint32_t generation;
+    uint32_t index;
+  };
+  std::vector<Slot> table;
+  uint32_t generation = 0;
+  std::vector<uint32_t> tf;
 };
 
 // Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
@@ -77,15 +88,39 @@ class Vocabulary {
   // `buckets` strictly increasing, all < num_buckets; idf.size() == buckets.size().
   static StatusOr<Vocabulary> Create(uint32_t num_buckets, std::vector<uint32_t> buckets,
                                      std::vector<float> idf);
-  uint32_t RowOf(uint32_t bucket) const { return row_of_bucket_[bucket]; }
+  // The row of `bucket` (< num_buckets()), or kNoRow. Rows are the buckets' ranks, so this is
+  // a rank query on a bitmap of the vocabulary's buckets: one 16-byte block per 64 buckets
+  // (256 KB for 2^20 buckets, which stays in a core's L2 cache where a bucket -> row array
+  // would take 4 MB), a single cache line read per lookup.
+  uint32_t RowOf(uint32_t bucket) const {
+    const RankBlock& b = rank_[bucket >> 6];
+    const uint64_t bit = uint64_t(1) << (bucket & 63);
+    if ((b.bits & bit) == 0) return kNoRow;
+    return b.rank + PopCount(b.bits & (bit - 1));
+  }
   float Idf(uint32_t row) const { return idf_[row]; }
   size_t size() const { return buckets_.size(); }
-  uint32_t num_buckets() const { return uint32_t(row_of_bucket_.size()); }
+  uint32_t num_buckets() const { return num_buckets_; }
   const std::vector<uint32_t>& buckets() const { return buckets_; }
   const std::vector<float>& idf() const { return idf_; }
 
  private:
-  std::vector<uint32_t> row_of_bucket_;
+  // Bits set in x. Written out because the portable x86-64 baseline has no POPCNT instruction
+  // and __builtin_popcountll would become a libgcc call.
+  static uint32_t PopCount(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return uint32_t((x * 0x0101010101010101ull) >> 56);
+  }
+  // Buckets 64k .. 64k+63: which are in the vocabulary, and how many vocabulary buckets lie
+  // below 64k (the row of the first one).
+  struct alignas(16) RankBlock {
+    uint64_t bits;
+    uint32_t rank;
+  };
+  uint32_t num_buckets_ = 0;
+  std::vector<RankBlock> rank_;
   std::vector<uint32_t> buckets_;
   std::vector<float> idf_;
 };
@@ -95,8 +130,9 @@ class Vocabulary {
 Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std::string>& texts);
 
 // Text -> FeatureVector: hashing, vocabulary lookup (unknown buckets dropped), weight
-// (1 + ln tf) * idf, per-group L2 normalisation. Immutable; thread-safe with one scratch per
-// thread.
+// (1 + ln tf) * idf, per-group L2 normalisation. Rows come word group first, each group in the
+// order in which its rows first occur in the text (docs/model-format.md, "Feature weights").
+// Immutable; thread-safe with one scratch per thread.
 class Featurizer {
  public:
   Featurizer() = default;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -541,6 +542,53 @@ TEST(FeaturizeTest, LongInvalidTextIsFine) {
     sq += double(w) * w;
   }
   EXPECT_NEAR(sq, 1.0, 1e-5);
+}
+
+// Featurize against a straightforward reference built from HashFeatures' sorted raw features:
+// each (group, row) once, with weight (1 + ln tf) * idf scaled per group, over texts of every
+// size with one scratch reused (tables grown, then shrunk texts, then the stamp wrap-around).
+TEST(FeaturizeTest, MatchesTheRawFeatureReferenceWithAReusedScratch) {
+  const FeaturizerConfig c = Config(1u << 12, 2, 2, 5);  // small: many collisions
+  const std::vector<std::string> train = {"play some jazz", "what's the weather like",
+                                          "set a timer for ten minutes", "wake me up at six",
+                                          "turn the lights off", "play the news please"};
+  const Featurizer f(c, BuildVocabulary(c, train));
+  std::vector<std::string> texts = train;
+  std::string big;
+  while (big.size() < 100000) big += "play the jazz weather timer minutes six lights ";
+  texts.push_back(big);
+  texts.push_back("jazz");
+  texts.push_back("the the the the the");
+  FeaturizerScratch s;
+  for (int round = 0; round < 3; ++round) {
+    if (round == 2) s.generation = 0xFFFFFFFDu;  // wraps during this round
+    for (const std::string& text : texts) {
+      FeaturizerScratch ref_scratch;
+      HashFeatures(c, text, &ref_scratch);
+      std::map<std::pair<int, uint32_t>, double> expect;
+      double sq[2] = {0, 0};
+      for (const RawFeature& r : ref_scratch.raw) {
+        const uint32_t row = f.vocab().RowOf(r.bucket);
+        if (row == Vocabulary::kNoRow) continue;
+        const double w = (1.0 + std::log(double(r.tf))) * f.vocab().Idf(row);
+        expect[{r.group, row}] = w;
+        sq[r.group] += w * w;
+      }
+      const int present = (sq[0] > 0) + (sq[1] > 0);
+      for (auto& kv : expect) kv.second /= std::sqrt(sq[kv.first.first] * present);
+      FeatureVector x;
+      f.Featurize(text, &s, &x);
+      ASSERT_EQ(x.rows.size(), expect.size()) << text.substr(0, 40);
+      const std::vector<FeatureGroup> groups = GroupsOf(f, text);
+      std::set<std::pair<int, uint32_t>> seen;
+      for (size_t i = 0; i < x.rows.size(); ++i) {
+        const std::pair<int, uint32_t> key{groups[i], x.rows[i]};
+        ASSERT_TRUE(seen.insert(key).second) << "row " << x.rows[i] << " twice in one group";
+        ASSERT_EQ(expect.count(key), 1u);
+        EXPECT_NEAR(x.weights[i], expect[key], 1e-6) << text.substr(0, 40) << " row " << x.rows[i];
+      }
+    }
+  }
 }
 
 }  // namespace
