@@ -7,7 +7,11 @@
 //
 // SparseAccumulate "cold" cycles through 1024 random sets of 120 rows of a 60,000 x n table
 // (61 MB at n = 256, larger than the caches); "hot" repeats one set (about 120 KB, in L2).
+// The int8 comparison rows ("32768x256") use a 32,768 x 256 table for both element types:
+// 32 MB as float, 8 MB as int8 (the int8 table may fit a large L3, which is part of its point).
 // In-place kernels run on their own output again; the values stay finite and typical.
+//
+//   kernels_bench --benchmark_filter='I8|I16|32768x256|MatVec/(151|256)x256'   int8 vs float
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +21,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -59,15 +64,33 @@ AlignedBuffer<float> Random(size_t n, uint32_t seed, float lo = -1, float hi = 1
   return b;
 }
 
+// Symmetric int8 weights in [-127, 127] and int16 activations in [-32767, 32767].
+AlignedBuffer<int8_t> RandomI8(size_t n, uint32_t seed) {
+  AlignedBuffer<int8_t> b(n);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(-127, 127);
+  for (size_t i = 0; i < n; ++i) b[i] = int8_t(dist(rng));
+  return b;
+}
+AlignedBuffer<int16_t> RandomI16(size_t n, uint32_t seed) {
+  AlignedBuffer<int16_t> b(n);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> dist(-32767, 32767);
+  for (size_t i = 0; i < n; ++i) b[i] = int16_t(dist(rng));
+  return b;
+}
+
 void SetLabel(benchmark::State& state, const Impl& impl) {
   state.SetLabel(impl.reference ? "reference" : ActiveTarget());
 }
 
-void BM_SparseAccumulate(benchmark::State& state, Impl impl, size_t n, bool cold) {
+void BM_SparseAccumulate(benchmark::State& state, Impl impl, size_t n, bool cold,
+                         size_t kTableRows = 60000) {
   ScopedTarget scoped(impl);
-  constexpr size_t kTableRows = 60000, kRowsPerCall = 120, kSets = 1024;
-  static std::map<size_t, AlignedBuffer<float>> tables;  // per width: 61 MB at n = 256
-  AlignedBuffer<float>& table = tables[n];
+  constexpr size_t kRowsPerCall = 120, kSets = 1024;
+  // Per shape: 61 MB at 60000 x 256.
+  static std::map<std::pair<size_t, size_t>, AlignedBuffer<float>> tables;
+  AlignedBuffer<float>& table = tables[{kTableRows, n}];
   if (table.size() == 0) table = Random(kTableRows * n, 1, -0.1f, 0.1f);
   std::mt19937 rng(2);
   std::uniform_int_distribution<uint32_t> pick(0, kTableRows - 1);
@@ -89,6 +112,39 @@ void BM_SparseAccumulate(benchmark::State& state, Impl impl, size_t n, bool cold
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(int64_t(state.iterations() * kRowsPerCall * n * sizeof(float)));
+  SetLabel(state, impl);
+}
+
+// As BM_SparseAccumulate over an int8 table with a scale per row.
+void BM_SparseAccumulateI8(benchmark::State& state, Impl impl, size_t n, bool cold,
+                           size_t table_rows) {
+  ScopedTarget scoped(impl);
+  constexpr size_t kRowsPerCall = 120, kSets = 1024;
+  static std::map<std::pair<size_t, size_t>, AlignedBuffer<int8_t>> tables;  // 8 MB at 32768 x 256
+  AlignedBuffer<int8_t>& table = tables[{table_rows, n}];
+  if (table.size() == 0) table = RandomI8(table_rows * n, 1);
+  const auto row_scale = Random(table_rows, 4, 1e-3f, 1e-2f);
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<uint32_t> pick(0, uint32_t(table_rows - 1));
+  std::vector<uint32_t> rows(kSets * kRowsPerCall);
+  for (auto& r : rows) r = pick(rng);
+  const auto weights = Random(kRowsPerCall, 3);
+  AlignedBuffer<float> out(n);
+  size_t set = 0;
+  for (auto _ : state) {
+    const uint32_t* ids = rows.data() + set * kRowsPerCall;
+    if (cold) set = (set + 1) % kSets;
+    if (impl.reference) {
+      reference::SparseAccumulateI8(table.data(), n, row_scale.data(), ids, weights.data(),
+                                    kRowsPerCall, out.data(), n);
+    } else {
+      SparseAccumulateI8(table.data(), n, row_scale.data(), ids, weights.data(), kRowsPerCall,
+                         out.data(), n);
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(int64_t(state.iterations() * kRowsPerCall * n * sizeof(int8_t)));
   SetLabel(state, impl);
 }
 
@@ -126,6 +182,38 @@ void BM_MatVec(benchmark::State& state, Impl impl, size_t rows, size_t cols) {
       MatVec(w.data(), rows, cols, x.data(), bias.data(), y.data());
     }
     benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetLabel(state, impl);
+}
+
+// x quantised to int16 with max_q = 32767: cols * 127 * 32767 < 2^31 for cols <= 512.
+void BM_MatVecI8(benchmark::State& state, Impl impl, size_t rows, size_t cols) {
+  ScopedTarget scoped(impl);
+  const auto w = RandomI8(rows * cols, 1);
+  const auto x = RandomI16(cols, 2);
+  const auto w_scale = Random(rows, 4, 1e-3f, 1e-2f), bias = Random(rows, 3);
+  std::vector<float> y(rows);
+  for (auto _ : state) {
+    if (impl.reference) {
+      reference::MatVecI8(w.data(), w_scale.data(), rows, cols, x.data(), 1e-4f, bias.data(),
+                          y.data());
+    } else {
+      MatVecI8(w.data(), w_scale.data(), rows, cols, x.data(), 1e-4f, bias.data(), y.data());
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetLabel(state, impl);
+}
+
+void BM_QuantizeI16(benchmark::State& state, Impl impl, size_t n) {
+  ScopedTarget scoped(impl);
+  const auto x = Random(n, 1, 0, 3);  // post-ReLU activations
+  AlignedBuffer<int16_t> q(n);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(impl.reference ? reference::QuantizeI16(x.data(), n, 32767, q.data())
+                                            : QuantizeI16(x.data(), n, 32767, q.data()));
     benchmark::ClobberMemory();
   }
   SetLabel(state, impl);
@@ -233,8 +321,21 @@ void RegisterAll() {
     }
     reg("AdamStep/n=65536" + s, [=](benchmark::State& st) { BM_AdamStep(st, impl, 65536); });
     reg("MatVec/150x256" + s, [=](benchmark::State& st) { BM_MatVec(st, impl, 150, 256); });
+    reg("MatVec/151x256" + s, [=](benchmark::State& st) { BM_MatVec(st, impl, 151, 256); });
+    reg("MatVec/256x256" + s, [=](benchmark::State& st) { BM_MatVec(st, impl, 256, 256); });
     reg("MatVec/256x512" + s, [=](benchmark::State& st) { BM_MatVec(st, impl, 256, 512); });
     reg("MatVec/150x512" + s, [=](benchmark::State& st) { BM_MatVec(st, impl, 150, 512); });
+    // Reduced precision, next to float rows of the same shapes.
+    for (bool cold : {true, false}) {
+      const std::string c = cold ? "/cold" : "/hot";
+      reg("SparseAccumulate/32768x256" + c + s,
+          [=](benchmark::State& st) { BM_SparseAccumulate(st, impl, 256, cold, 32768); });
+      reg("SparseAccumulateI8/32768x256" + c + s,
+          [=](benchmark::State& st) { BM_SparseAccumulateI8(st, impl, 256, cold, 32768); });
+    }
+    reg("MatVecI8/151x256" + s, [=](benchmark::State& st) { BM_MatVecI8(st, impl, 151, 256); });
+    reg("MatVecI8/256x256" + s, [=](benchmark::State& st) { BM_MatVecI8(st, impl, 256, 256); });
+    reg("QuantizeI16/n=256" + s, [=](benchmark::State& st) { BM_QuantizeI16(st, impl, 256); });
     reg("Softmax/n=150" + s, [=](benchmark::State& st) {
       BM_InPlace(st, impl, 150, -10, 10, Softmax, reference::Softmax);
     });

@@ -153,6 +153,11 @@ TEST(AllocationTest, SigmoidHotPathDoesNotAllocate) {
   ExpectNoAllocationsAfterWarmUp(TrainSmallModel(OutputKind::kSigmoid));
 }
 
+TEST(AllocationTest, Int8HotPathDoesNotAllocate) {
+  ExpectNoAllocationsAfterWarmUp(*QuantizeModel(TrainSmallModel(OutputKind::kSoftmax)));
+  ExpectNoAllocationsAfterWarmUp(*QuantizeModel(TrainSmallModel(OutputKind::kSigmoid)));
+}
+
 TEST(AllocationTest, CounterSeesAllocations) {  // the window really counts
   AllocationWindow window;
   auto* v = new std::vector<int>(100);

@@ -578,6 +578,37 @@ TEST_F(CliTest, Inspect) {
   EXPECT_EQ(j["metadata"]["trained_on"], Path("intents.jsonl"));
 }
 
+TEST_F(CliTest, QuantizeExportsAnInt8ModelThatAnswersLikeTheFloatOne) {
+  const std::string model = IntentModel();
+  const std::string q = Path("intents-int8.fim");
+  Result r = Run({"quantize", model, "-o", q});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("with int8 weights"), std::string::npos) << r.err;
+  EXPECT_LT(std::filesystem::file_size(q) * 2, std::filesystem::file_size(model));
+  r = Run({"inspect", "--json", q});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["precision"], "int8");
+  EXPECT_EQ(json::parse(r.out)["metadata"]["seed"], 1);  // metadata kept
+  // The same labels from the exported file, from quantising on load, and (here) from float.
+  const std::string texts = "will it snow tonight\nplay some jazz\nwake me at six\nhello there\n";
+  const Result exported = Run({"predict", "-m", q, "--threshold", "0"}, texts);
+  const Result on_load = Run({"predict", "-m", model, "--precision", "int8", "--threshold", "0"}, texts);
+  const Result as_float = Run({"predict", "-m", model, "--threshold", "0"}, texts);
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_EQ(exported.out, on_load.out);
+  const auto labels = [](const std::string& out) {  // first word of each line: the label
+    std::istringstream in(out);
+    std::string line, l;
+    while (std::getline(in, line)) l += line.substr(0, line.find(' ')) + ",";
+    return l;
+  };
+  EXPECT_EQ(labels(exported.out), labels(as_float.out)) << exported.out << as_float.out;
+  // Errors: quantising twice, a bad --precision.
+  ExpectFailure(Run({"quantize", q, "-o", Path("twice.fim")}), {"already has int8 weights"});
+  r = Run({"predict", "-m", model, "--precision", "int4", "hi"});
+  EXPECT_NE(r.code, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // route
 

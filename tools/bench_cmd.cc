@@ -52,6 +52,7 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchArgs {
   std::string model, data, train;
+  std::string precision = "stored";  // --precision
   bool json = false;
   bool no_peers = false;
   double seconds = 1.0;  // per timed phase
@@ -544,7 +545,7 @@ void PrintTable(const nlohmann::json& j) {
 }
 
 int Run(const BenchArgs& a) {
-  auto loaded = LoadModel(a.model.empty() ? DefaultModelPath() : a.model);
+  auto loaded = LoadForInference(a.model, a.precision);
   if (!loaded.ok()) return Fail(loaded.status().message());
   const Model& m = **loaded;
   auto data = ReadDataset(a.data);
@@ -656,6 +657,7 @@ void AddBench(CLI::App& root, int* exit_code) {
   CLI::App* c = root.add_subcommand(
       "bench", "Measure featurisation, single-utterance latency, throughput and memory, beside fastText");
   c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  AddPrecisionOption(c, &a->precision);
   c->add_option("data", a->data, "Labelled test data (.jsonl, .csv or fastText format)")->required();
   c->add_flag("--json", a->json,
               "Print one JSON object (single_p50_us, single_p99_us, batch_per_s_1t, batch_per_s_2t, "

@@ -4,8 +4,12 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "common/status.h"
+#include "model/model.h"
 
 namespace fastintent::cli {
 
@@ -16,10 +20,20 @@ void AddRoute(CLI::App& root, int* exit_code);
 void AddInspect(CLI::App& root, int* exit_code);
 void AddBench(CLI::App& root, int* exit_code);
 void AddServe(CLI::App& root, int* exit_code);
+void AddQuantize(CLI::App& root, int* exit_code);
 
 // The model used when -m is not given: $FASTINTENT_MODEL, else the built-in assistant model
 // trained by the README's set-up command (models/assistant.fim in the source tree).
 std::string DefaultModelPath();
+
+// Registers `--precision` (load-time precision: "stored", the default, keeps the file's
+// weights; "int8" quantises a float32 file after loading, as `fastintent quantize` would).
+void AddPrecisionOption(CLI::App* c, std::string* precision);
+
+// Loads `path` (DefaultModelPath() when empty) in the precision `--precision` asked for.
+StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
+                                                        const std::string& precision,
+                                                        std::string* metadata_json = nullptr);
 
 // Calls fn(text) for each TEXT argument, or for each stdin line (without its newline) when
 // there are none. Stops early when fn returns false.

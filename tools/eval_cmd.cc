@@ -12,6 +12,7 @@ namespace {
 
 struct EvalArgs {
   std::string model, data;
+  std::string precision = "stored";  // --precision
   bool json = false;
   float threshold = -1;
 };
@@ -49,7 +50,7 @@ void PrintSummary(const char* title, const Metrics& m) {
 }
 
 int Run(const EvalArgs& a) {
-  auto model = LoadModel(a.model.empty() ? DefaultModelPath() : a.model);
+  auto model = LoadForInference(a.model, a.precision);
   if (!model.ok()) return Fail(model.status().message());
   const Model& m = **model;
   auto data = ReadDataset(a.data);
@@ -120,6 +121,7 @@ void AddEval(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* c = root.add_subcommand("eval", "Score a model on labelled data: accuracy, macro-F1, per-label P/R/F1, out-of-scope");
   c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  AddPrecisionOption(c, &a->precision);
   c->add_option("data", a->data, "Labelled data in any format `train` reads")->required();
   c->add_flag("--json", a->json, "Print the metrics as one JSON object");
   c->add_option("--threshold", a->threshold, "Rejection threshold for the calibrated figures (default: the model's)")

@@ -34,6 +34,7 @@ int Run(const InspectArgs& a) {
       {"oos_label", m.oos_label()},
       {"threshold", m.threshold()},
       {"hidden", hidden},
+      {"precision", PrecisionName(m.network().precision)},
       {"vocabulary_rows", m.network().num_rows},
       {"parameters", m.network().ParameterCount()},
       {"featurizer", {{"num_buckets", c.num_buckets}, {"word_ngrams", c.word_ngrams}, {"char_min", c.char_min},
@@ -49,8 +50,9 @@ int Run(const InspectArgs& a) {
   std::printf("output          %s over %zu labels%s\n", j["output"].get<std::string>().c_str(), m.labels().size(),
               m.oos_label().empty() ? "" : (" (out-of-scope label '" + m.oos_label() + "')").c_str());
   std::printf("threshold       %.4f\n", m.threshold());
-  std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters\n", m.network().num_rows,
-              hidden.dump().c_str(), m.network().num_labels, m.network().ParameterCount());
+  std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n", m.network().num_rows,
+              hidden.dump().c_str(), m.network().num_labels, m.network().ParameterCount(),
+              PrecisionName(m.network().precision));
   std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams, min_df %u\n", c.num_buckets, c.word_ngrams,
               c.char_min, c.char_max, c.min_df);
   if (j.contains("metadata")) std::printf("metadata        %s\n", j["metadata"].dump().c_str());

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "model/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -27,6 +28,21 @@ void ForEachInput(const std::vector<std::string>& args, const std::function<bool
   }
 }
 
+void AddPrecisionOption(CLI::App* c, std::string* precision) {
+  c->add_option("--precision", *precision,
+                "Weights to run with: 'stored' (as in the file) or 'int8' (quantise a float32 file on load)")
+      ->check(CLI::IsMember({"stored", "int8"}))
+      ->capture_default_str();
+}
+
+StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
+                                                        const std::string& precision,
+                                                        std::string* metadata_json) {
+  auto model = LoadModel(path.empty() ? DefaultModelPath() : path, metadata_json);
+  if (!model.ok() || precision != "int8" || (*model)->network().precision == Precision::kInt8) return model;
+  return QuantizeModel(**model);
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "fastintent: %s\n", message.c_str());
   return 1;
@@ -46,6 +62,7 @@ int main(int argc, char** argv) {
   fastintent::cli::AddInspect(app, &exit_code);
   fastintent::cli::AddBench(app, &exit_code);
   fastintent::cli::AddServe(app, &exit_code);
+  fastintent::cli::AddQuantize(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@ namespace {
 
 struct PredictArgs {
   std::string model;
+  std::string precision = "stored";  // --precision
   std::vector<std::string> texts;
   bool json = false;
   int k = 1;
@@ -17,7 +18,7 @@ struct PredictArgs {
 };
 
 int Run(const PredictArgs& a) {
-  auto model = LoadModel(a.model.empty() ? DefaultModelPath() : a.model);
+  auto model = LoadForInference(a.model, a.precision);
   if (!model.ok()) return Fail(model.status().message());
   const Model& m = **model;
   Session session = m.NewSession();
@@ -60,6 +61,7 @@ void AddPredict(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* c = root.add_subcommand("predict", "Print the top labels of each text (arguments, or stdin lines)");
   c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  AddPrecisionOption(c, &a->precision);
   c->add_option("text", a->texts, "Texts to classify; reads stdin lines when none are given");
   c->add_flag("--json", a->json, "One JSON object per input: {\"text\", \"labels\": [{\"label\", \"prob\"}...]}, best first");
   c->add_option("-k,--k", a->k, "How many labels to print at most")->capture_default_str()->check(CLI::Range(1, 1000000));

@@ -11,6 +11,7 @@ namespace {
 
 struct RouteArgs {
   std::string model;
+  std::string precision = "stored";  // --precision
   std::vector<std::string> texts;
   bool json = false;
   float threshold = -1;
@@ -19,7 +20,7 @@ struct RouteArgs {
 int Run(const RouteArgs& a) {
   const std::string path = a.model.empty() ? DefaultModelPath() : a.model;
   std::string meta;
-  auto model = LoadModel(path, &meta);
+  auto model = LoadForInference(path, a.precision, &meta);
   if (!model.ok()) {
     if (a.model.empty() && model.status().code() == StatusCode::kNotFound)
       return Fail(model.status().message() + " (train the built-in model with the README's first command, or pass -m)");
@@ -74,6 +75,7 @@ void AddRoute(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<RouteArgs>();
   CLI::App* c = root.add_subcommand("route", "Print the assistant components each command needs, dependencies added, by priority");
   c->add_option("-m,--model", a->model, "Model with an embedded component registry (default: the built-in assistant model)");
+  AddPrecisionOption(c, &a->precision);
   c->add_option("text", a->texts, "Commands to route; reads stdin lines when none are given");
   c->add_flag("--json", a->json, "One JSON object per input: {\"text\", \"components\": [{\"name\", \"priority\", \"confidence\", \"memory_mb\", \"load_ms\", \"dependency\"}], \"total_memory_mb\"}");
   c->add_option("--threshold", a->threshold, "Per-component probability threshold (default: the model's calibrated one)")

@@ -18,6 +18,11 @@ inline constexpr size_t kFloatPad = kAlignBytes / sizeof(float);
 // Rounds n up to a multiple of kFloatPad.
 inline constexpr size_t PadFloats(size_t n) { return (n + kFloatPad - 1) / kFloatPad * kFloatPad; }
 
+// Columns of the int8 weight matrices and int16 activations of reduced-precision models are
+// padded to a multiple of this: the widest int16 vector the kernels use (32 lanes).
+inline constexpr size_t kInt8Pad = 2 * kFloatPad;
+inline constexpr size_t PadInt8(size_t n) { return (n + kInt8Pad - 1) / kInt8Pad * kInt8Pad; }
+
 template <typename T>
 class AlignedBuffer {
  public:

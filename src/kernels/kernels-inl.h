@@ -20,6 +20,15 @@
 // - AdamStep: the same operations in the same order, but GCC fuses multiply-adds on targets
 //   that have them (it contracts by default in C++ mode, intrinsics included), so it differs
 //   from the baseline-compiled reference by about one rounding per term.
+// - SparseAccumulateI8: the coefficient weights[k] * row_scale[row] is rounded once, as in the
+//   reference, and int8 -> float is exact; then as SparseAccumulate (fused multiply-adds).
+// - QuantizeI16: identical to the reference (same max, same float product, NearestInt rounds
+//   half to even like std::nearbyint in the default mode); the tests require exact equality.
+//   A max below 1e-30 (where max_q / max would overflow) is handled by first scaling x by 2^64,
+//   which is exact (TestQuantizeI16TinyMax).
+// - MatVecI8: the int32 sum is exact on every target (equal to the reference's int64 sum
+//   within the contract); only bias + scale * float(sum) may be fused by GCC on targets with
+//   FMA, one rounding less (within 2^-23 * (|bias| + |scale * sum|)).
 // - NaN inputs: results are unspecified (the reference and SIMD max/min treat NaN differently).
 //
 // GatherScale has no per-target version: kernels.cc calls the reference. With unsigned 32-bit
@@ -286,6 +295,144 @@ inline void AdamStep(float* HWY_RESTRICT w, float* HWY_RESTRICT m, float* HWY_RE
     hn::StoreU(hn::Sub(wj, hn::Mul(vlr, hn::Add(step, hn::Mul(vwd, wj)))), d, w + j);
   }
 }
+
+// --- Reduced precision (int8 weights; see kernels.h) ---
+
+// As SparseAccumulate, over int8 rows with a scale per row: out[j] += (weights[k] *
+// row_scale[rows[k]]) * float(table[rows[k] * stride + j]). Rows eight at a time as above; each
+// 16-byte piece of a row is widened to int32 and converted to float before the MulAdd.
+namespace detail {
+// AccumulateRows over int8 rows: out[j] += sum_{i < kRows} c[i] * float(row[i][j]).
+template <size_t kRows>
+HWY_INLINE void AccumulateRowsI8(const int8_t* const* HWY_RESTRICT row, const float* c,
+                                 float* HWY_RESTRICT out, size_t n) {
+  const DPad d;
+  const hn::Rebind<int32_t, DPad> di;
+  const hn::Rebind<int8_t, DPad> d8;
+  const size_t N = hn::Lanes(d);
+  for (size_t j = 0; j < n; j += N) {
+    auto o = hn::LoadU(d, out + j);
+    for (size_t i = 0; i < kRows; ++i) {
+      const auto q = hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(d8, row[i] + j)));
+      o = hn::MulAdd(hn::Set(d, c[i]), q, o);
+    }
+    hn::StoreU(o, d, out + j);
+  }
+}
+}  // namespace detail
+
+inline void SparseAccumulateI8(const int8_t* HWY_RESTRICT table, size_t stride,
+                               const float* HWY_RESTRICT row_scale,
+                               const uint32_t* HWY_RESTRICT rows,
+                               const float* HWY_RESTRICT weights, size_t count,
+                               float* HWY_RESTRICT out, size_t n) {
+  constexpr size_t kGroup = 8;
+  const int8_t* row[kGroup];
+  float c[kGroup];
+  const auto gather = [&](size_t k, size_t group) {
+    for (size_t i = 0; i < group; ++i) {
+      const uint32_t r = rows[k + i];
+      row[i] = table + size_t(r) * stride;
+      c[i] = weights[k + i] * row_scale[r];
+    }
+  };
+  size_t k = 0;
+  for (; k + kGroup <= count; k += kGroup) {
+    gather(k, kGroup);
+    detail::AccumulateRowsI8<kGroup>(row, c, out, n);
+  }
+  if (k + 4 <= count) {
+    gather(k, 4);
+    detail::AccumulateRowsI8<4>(row, c, out, n);
+    k += 4;
+  }
+  for (; k < count; ++k) {
+    gather(k, 1);
+    detail::AccumulateRowsI8<1>(row, c, out, n);
+  }
+}
+
+// q[j] = round-to-nearest-even(x[j] * (max_q / m)) with m = max_j |x[j]|, for j < n (padded);
+// returns the scale m / max_q (0, with q all zero, when x is all zero).
+inline float QuantizeI16(const float* HWY_RESTRICT x, size_t n, float max_q,
+                         int16_t* HWY_RESTRICT q) {
+  const DPad d;
+  const hn::Rebind<int16_t, DPad> d16;
+  const size_t N = hn::Lanes(d);
+  auto vmax = hn::Zero(d);
+  for (size_t j = 0; j < n; j += N) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(d, x + j)));
+  const float m = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  if (!(m > 0)) {
+    for (size_t j = 0; j < n; ++j) q[j] = 0;
+    return 0;
+  }
+  // For a tiny max (max_q / m would overflow) x is first scaled by 2^64, exactly.
+  const float boost = m < 1e-30f ? 0x1p64f : 1.0f;
+  const auto vboost = hn::Set(d, boost);
+  const auto inv = hn::Set(d, max_q / (m * boost));
+  for (size_t j = 0; j < n; j += N) {
+    const auto v = hn::Mul(hn::Mul(hn::LoadU(d, x + j), vboost), inv);
+    hn::StoreU(hn::DemoteTo(d16, hn::NearestInt(v)), d16, q + j);
+  }
+  return m / max_q;
+}
+
+#if HWY_TARGET == HWY_SCALAR
+// One-lane vectors cannot hold the int16 pairs the vector version multiplies; a plain loop gives
+// the same exact integer sums.
+inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale,
+                     size_t rows, size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
+                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+  for (size_t r = 0; r < rows; ++r) {
+    int32_t sum = 0;
+    for (size_t j = 0; j < cols; ++j) sum += int32_t(w[r * cols + j]) * x[j];
+    y[r] = bias[r] + (x_scale * w_scale[r]) * float(sum);
+  }
+}
+#else
+// y[r] = bias[r] + (x_scale * w_scale[r]) * float(sum_j w[r * cols + j] * x[j]), the sum exact
+// in int32; `cols` a multiple of kInt8Pad. Four rows at a time share each load of x; int8
+// weights are widened to int16 and multiplied pairwise into int32 lanes (vpmaddwd / smlal).
+inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale,
+                     size_t rows, size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
+                     const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
+  const hn::CappedTag<int32_t, kFloatPad> d32;
+  const hn::Repartition<int16_t, decltype(d32)> d16;
+  const hn::Rebind<int8_t, decltype(d16)> d8;
+  const size_t N16 = hn::Lanes(d16);
+  const auto total = [&](hn::Vec<decltype(d32)> a, hn::Vec<decltype(d32)> b) {
+    return float(hn::GetLane(hn::SumOfLanes(d32, hn::Add(a, b))));
+  };
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const int8_t* w0 = w + r * cols;
+    const int8_t* w1 = w0 + cols;
+    const int8_t* w2 = w1 + cols;
+    const int8_t* w3 = w2 + cols;
+    auto a0 = hn::Zero(d32), a1 = hn::Zero(d32), a2 = hn::Zero(d32), a3 = hn::Zero(d32);
+    auto b0 = hn::Zero(d32), b1 = hn::Zero(d32), b2 = hn::Zero(d32), b3 = hn::Zero(d32);
+    for (size_t j = 0; j < cols; j += N16) {
+      const auto xv = hn::LoadU(d16, x + j);
+      a0 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w0 + j)), xv, a0, b0);
+      a1 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w1 + j)), xv, a1, b1);
+      a2 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w2 + j)), xv, a2, b2);
+      a3 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w3 + j)), xv, a3, b3);
+    }
+    y[r + 0] = bias[r + 0] + (x_scale * w_scale[r + 0]) * total(a0, b0);
+    y[r + 1] = bias[r + 1] + (x_scale * w_scale[r + 1]) * total(a1, b1);
+    y[r + 2] = bias[r + 2] + (x_scale * w_scale[r + 2]) * total(a2, b2);
+    y[r + 3] = bias[r + 3] + (x_scale * w_scale[r + 3]) * total(a3, b3);
+  }
+  for (; r < rows; ++r) {
+    const int8_t* wr = w + r * cols;
+    auto a = hn::Zero(d32), b = hn::Zero(d32);
+    for (size_t j = 0; j < cols; j += N16)
+      a = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, wr + j)),
+                                        hn::LoadU(d16, x + j), a, b);
+    y[r] = bias[r] + (x_scale * w_scale[r]) * total(a, b);
+  }
+}
+#endif  // HWY_TARGET == HWY_SCALAR
 
 inline const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 

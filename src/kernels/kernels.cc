@@ -21,6 +21,9 @@ HWY_EXPORT(Softmax);
 HWY_EXPORT(Sigmoid);
 HWY_EXPORT(L2Normalize);
 HWY_EXPORT(AdamStep);
+HWY_EXPORT(SparseAccumulateI8);
+HWY_EXPORT(QuantizeI16);
+HWY_EXPORT(MatVecI8);
 HWY_EXPORT(TargetName);
 
 void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows, const float* weights,
@@ -43,6 +46,18 @@ void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n) {
 void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1, float b2,
               float eps, float wd, float bc1, float bc2) {
   HWY_DYNAMIC_DISPATCH(AdamStep)(w, m, v, g, n, lr, b1, b2, eps, wd, bc1, bc2);
+}
+void SparseAccumulateI8(const int8_t* table, size_t stride, const float* row_scale,
+                        const uint32_t* rows, const float* weights, size_t count, float* out,
+                        size_t n) {
+  HWY_DYNAMIC_DISPATCH(SparseAccumulateI8)(table, stride, row_scale, rows, weights, count, out, n);
+}
+float QuantizeI16(const float* x, size_t n, float max_q, int16_t* q) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeI16)(x, n, max_q, q);
+}
+void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, const int16_t* x,
+              float x_scale, const float* bias, float* y) {
+  HWY_DYNAMIC_DISPATCH(MatVecI8)(w, w_scale, rows, cols, x, x_scale, bias, y);
 }
 const char* ActiveTarget() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 

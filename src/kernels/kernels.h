@@ -54,6 +54,24 @@ void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n);
 void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1,
               float b2, float eps, float wd, float bc1, float bc2);
 
+// --- Reduced precision: int8 weights with one float scale per row (symmetric, w ~ scale * q). ---
+
+// As SparseAccumulate over an int8 table: out[j] += sum_k (weights[k] * row_scale[rows[k]]) *
+// table[rows[k] * stride + j]. `n` and `stride` padded (kFloatPad); `table` needs no alignment.
+void SparseAccumulateI8(const int8_t* table, size_t stride, const float* row_scale,
+                        const uint32_t* rows, const float* weights, size_t count, float* out,
+                        size_t n);
+
+// Symmetric int16 quantisation of x (n padded, kFloatPad): returns s = max|x| / max_q and sets
+// q[j] = round-half-even(x[j] * (max_q / max|x|)), so x ~ s * q; all zero (returns 0) when x is.
+// max_q <= 32767.
+float QuantizeI16(const float* x, size_t n, float max_q, int16_t* q);
+
+// y[r] = bias[r] + (x_scale * w_scale[r]) * sum_j w[r * cols + j] * x[j] for r < rows, the sum
+// computed exactly in int32: `cols` a multiple of kInt8Pad, and cols * 127 * max|x| < 2^31.
+void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, const int16_t* x,
+              float x_scale, const float* bias, float* y);
+
 // Name of the SIMD target the dispatcher picked on this CPU (hwy::TargetName: "AVX3", "AVX2",
 // "SSE4", "NEON", "SVE2", "SCALAR", ...).
 const char* ActiveTarget();
@@ -72,6 +90,12 @@ float L2Normalize(float* x, size_t n);
 void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n);
 void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1,
               float b2, float eps, float wd, float bc1, float bc2);
+void SparseAccumulateI8(const int8_t* table, size_t stride, const float* row_scale,
+                        const uint32_t* rows, const float* weights, size_t count, float* out,
+                        size_t n);
+float QuantizeI16(const float* x, size_t n, float max_q, int16_t* q);
+void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, const int16_t* x,
+              float x_scale, const float* bias, float* y);
 }  // namespace reference
 
 }  // namespace fastintent::kernels

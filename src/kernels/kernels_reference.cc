@@ -74,4 +74,39 @@ void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, 
   }
 }
 
+void SparseAccumulateI8(const int8_t* table, size_t stride, const float* row_scale,
+                        const uint32_t* rows, const float* weights, size_t count, float* out,
+                        size_t n) {
+  for (size_t k = 0; k < count; ++k) {
+    const int8_t* row = table + size_t(rows[k]) * stride;
+    const float c = weights[k] * row_scale[rows[k]];
+    for (size_t j = 0; j < n; ++j) out[j] += c * float(row[j]);
+  }
+}
+
+float QuantizeI16(const float* x, size_t n, float max_q, int16_t* q) {
+  float m = 0;
+  for (size_t j = 0; j < n; ++j) m = std::max(m, std::fabs(x[j]));
+  if (!(m > 0)) {
+    for (size_t j = 0; j < n; ++j) q[j] = 0;
+    return 0;
+  }
+  const float boost = m < 1e-30f ? 0x1p64f : 1.0f;  // exact; keeps max_q / m finite
+  const float inv = max_q / (m * boost);
+  for (size_t j = 0; j < n; ++j) {
+    const float v = std::nearbyint((x[j] * boost) * inv);
+    q[j] = int16_t(std::max(-32768.0f, std::min(32767.0f, v)));
+  }
+  return m / max_q;
+}
+
+void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, const int16_t* x,
+              float x_scale, const float* bias, float* y) {
+  for (size_t r = 0; r < rows; ++r) {
+    int64_t sum = 0;
+    for (size_t j = 0; j < cols; ++j) sum += int32_t(w[r * cols + j]) * x[j];
+    y[r] = bias[r] + (x_scale * w_scale[r]) * float(sum);
+  }
+}
+
 }  // namespace fastintent::kernels::reference

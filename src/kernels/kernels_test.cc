@@ -83,6 +83,16 @@ inline ::testing::AssertionResult AllNear(const float* got, const float* want, s
 
 inline constexpr float kFltEps = std::numeric_limits<float>::epsilon();  // 2^-23
 
+// A 64-byte aligned buffer of `n` uniform random integers in [lo, hi] (int8 weights, int16
+// activations).
+template <typename T>
+inline AlignedBuffer<T> RandomInt(size_t n, std::mt19937& rng, int lo, int hi) {
+  AlignedBuffer<T> b(n);
+  std::uniform_int_distribution<int> dist(lo, hi);
+  for (size_t i = 0; i < n; ++i) b[i] = T(dist(rng));
+  return b;
+}
+
 }  // namespace fastintent::kernels::test
 #endif  // FASTINTENT_KERNELS_KERNELS_TEST_HELPERS_
 
@@ -362,6 +372,322 @@ void TestAdamStep() {
   }
 }
 
+// --- Reduced precision ---
+
+void TestSparseAccumulateI8() {
+  std::mt19937 rng(12);
+  constexpr size_t kTableRows = 997;
+  for (size_t n : {16, 32, 48, 256, 512}) {
+    const size_t stride = n + (n == 48 ? 16 : 0);  // also a stride wider than n
+    // The table needs no alignment: start it one byte into an aligned buffer.
+    auto storage = ft::RandomInt<int8_t>(kTableRows * stride + 1, rng, -127, 127);
+    int8_t* table = storage.data() + 1;
+    for (size_t j = 0; j < stride; ++j) {  // extreme rows: all +127, all -127
+      table[0 * stride + j] = 127;
+      table[1 * stride + j] = -127;
+    }
+    const auto row_scale = ft::Random(kTableRows, rng, 1e-3f, 2e-2f);
+    for (size_t count : {0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 120, 300}) {
+      std::uniform_int_distribution<uint32_t> pick(0, kTableRows - 1);
+      std::vector<uint32_t> rows(count);
+      for (auto& r : rows) r = pick(rng);
+      if (count > 2) rows[1] = rows[0];                 // repeated rows
+      if (count > 3) rows[count - 1] = kTableRows - 1;  // the last row of the table
+      if (count > 5) rows[2] = 0, rows[3] = 1, rows[4] = 0;  // the extreme rows, one repeated
+      const auto weights = ft::Random(count, rng, -2, 2);
+      const auto init = ft::Random(n, rng);
+      AlignedBuffer<float> got(n), want(n);
+      std::copy(init.data(), init.data() + n, got.data());
+      std::copy(init.data(), init.data() + n, want.data());
+      SparseAccumulateI8(table, stride, row_scale.data(), rows.data(), weights.data(), count,
+                         got.data(), n);
+      reference::SparseAccumulateI8(table, stride, row_scale.data(), rows.data(), weights.data(),
+                                    count, want.data(), n);
+      // As SparseAccumulate: same order, the coefficient weights[k] * row_scale[row] rounded
+      // once on both sides, then fused multiply-adds (one rounding per term instead of two).
+      std::vector<double> scale(n);
+      for (size_t j = 0; j < n; ++j) {
+        double s = std::fabs(init[j]);
+        for (size_t k = 0; k < count; ++k)
+          s += std::fabs(double(weights[k] * row_scale[rows[k]]) * table[rows[k] * stride + j]);
+        scale[j] = s;
+      }
+      const std::string what =
+          "SparseAccumulateI8 n=" + std::to_string(n) + " count=" + std::to_string(count);
+      ASSERT_TRUE(ft::AllNear(got.data(), want.data(), n,
+                              2 * ft::kFltEps * (1 + std::sqrt(double(count))), 0, what,
+                              scale.data()));
+
+      // Dyadic coefficients and a zero start: every partial sum is exact, so the result must
+      // equal the reference bit for bit (catches a wrong row, lane or coefficient outright).
+      std::vector<float> pow2(count);
+      std::vector<float> unit_scale(kTableRows, 0.25f);
+      for (size_t k = 0; k < count; ++k) pow2[k] = float(int(k % 5) - 2) * 0.5f;  // -1 .. 1
+      std::fill(got.data(), got.data() + n, 0.0f);
+      std::fill(want.data(), want.data() + n, 0.0f);
+      SparseAccumulateI8(table, stride, unit_scale.data(), rows.data(), pow2.data(), count,
+                         got.data(), n);
+      reference::SparseAccumulateI8(table, stride, unit_scale.data(), rows.data(), pow2.data(),
+                                    count, want.data(), n);
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(got[j], want[j]) << what << " exact, j=" << j;
+    }
+  }
+}
+
+// QuantizeI16 must agree with the reference exactly: the same max, the same float product, the
+// same round-half-even.
+void CheckQuantizeI16(const float* x, size_t n, float max_q, const std::string& what) {
+  AlignedBuffer<int16_t> got(n), want(n);
+  std::fill(got.data(), got.data() + n, int16_t(0x5a5a));  // no stale zeros
+  std::fill(want.data(), want.data() + n, int16_t(-0x5a5a));
+  const float got_scale = QuantizeI16(x, n, max_q, got.data());
+  const float want_scale = reference::QuantizeI16(x, n, max_q, want.data());
+  ASSERT_EQ(got_scale, want_scale) << what << " scale";
+  for (size_t j = 0; j < n; ++j) {
+    ASSERT_EQ(got[j], want[j]) << what << ": x[" << j << "] = " << x[j] << " (x * inv = "
+                               << double(x[j]) * (double(max_q) / (double(want_scale) * max_q))
+                               << ")";
+    ASSERT_LE(std::abs(int(got[j])), int(max_q)) << what << " j=" << j;
+  }
+}
+
+void TestQuantizeI16() {
+  std::mt19937 rng(13);
+  for (size_t n : ft::PaddedSizes()) {
+    for (float range : {1e-3f, 1.0f, 3e4f}) {
+      for (float max_q : {127.0f, 1000.0f, 32767.0f}) {
+        auto x = ft::Random(n, rng, -range, range);
+        x[(n * 7) / 11] = (n % 32 == 0) ? -range : range;  // the max, sometimes negative
+        const std::string what = "QuantizeI16 n=" + std::to_string(n) +
+                                 " range=" + std::to_string(range) +
+                                 " max_q=" + std::to_string(max_q);
+        ASSERT_NO_FATAL_FAILURE(CheckQuantizeI16(x.data(), n, max_q, what));
+      }
+    }
+    // The max in the last element (the last lane of the last vector).
+    auto x = ft::Random(n, rng);
+    x[n - 1] = -5.0f;
+    ASSERT_NO_FATAL_FAILURE(
+        CheckQuantizeI16(x.data(), n, 32767, "QuantizeI16 max last n=" + std::to_string(n)));
+    AlignedBuffer<int16_t> q(n);
+    QuantizeI16(x.data(), n, 32767, q.data());
+    ASSERT_EQ(q[n - 1], -32767) << "n=" << n;
+
+    // All zero (also -0): scale 0, q all zero (overwriting whatever was there).
+    for (float zero : {0.0f, -0.0f}) {
+      AlignedBuffer<float> z(n);
+      std::fill(z.data(), z.data() + n, zero);
+      std::fill(q.data(), q.data() + n, int16_t(77));
+      ASSERT_EQ(QuantizeI16(z.data(), n, 32767, q.data()), 0.0f) << "n=" << n;
+      for (size_t j = 0; j < n; ++j) ASSERT_EQ(q[j], 0) << "all zero, n=" << n << " j=" << j;
+      ASSERT_NO_FATAL_FAILURE(CheckQuantizeI16(z.data(), n, 32767, "QuantizeI16 zero"));
+    }
+  }
+
+  // Ties and near-ties, with inv = max_q / max|x| = 1 exactly (max|x| = max_q = 32767), so
+  // x * inv = x: round half to even, in both directions, and just below one half.
+  {
+    const float below_half = std::nextafter(0.5f, 0.0f);   // 0.49999997
+    const float below_3half = std::nextafter(1.5f, 0.0f);  // 1.4999999
+    const std::vector<std::pair<float, int>> cases = {
+        {0.5f, 0},          {1.5f, 2},          {2.5f, 2},          {3.5f, 4},
+        {-0.5f, 0},         {-1.5f, -2},        {-2.5f, -2},        {-3.5f, -4},
+        {4.5f, 4},          {-4.5f, -4},        {1000.5f, 1000},    {1001.5f, 1002},
+        {32765.5f, 32766},  {32766.5f, 32766},  {-32766.5f, -32766}, {below_half, 0},
+        {-below_half, 0},   {below_3half, 1},   {-below_3half, -1}, {0.75f, 1},
+        {-0.25f, 0},        {0.0f, 0},          {-0.0f, 0},         {32767.0f, 32767},
+    };
+    AlignedBuffer<float> x(32);
+    for (size_t i = 0; i < cases.size(); ++i) x[i] = cases[i].first;
+    for (size_t i = cases.size(); i < 32; ++i) x[i] = 1.0f;
+    AlignedBuffer<int16_t> q(32), rq(32);
+    ASSERT_EQ(QuantizeI16(x.data(), 32, 32767, q.data()), 1.0f);
+    reference::QuantizeI16(x.data(), 32, 32767, rq.data());
+    for (size_t i = 0; i < cases.size(); ++i) {
+      EXPECT_EQ(q[i], cases[i].second) << "QuantizeI16 of x * inv = " << cases[i].first;
+      EXPECT_EQ(rq[i], cases[i].second) << "reference::QuantizeI16 of x * inv = "
+                                        << cases[i].first;
+    }
+    ASSERT_NO_FATAL_FAILURE(CheckQuantizeI16(x.data(), 32, 32767, "QuantizeI16 ties"));
+  }
+  // Ties through a non-trivial inv: max|x| = 2, max_q = 5, inv = 2.5; x = +-1 gives +-2.5.
+  {
+    AlignedBuffer<float> x(16);
+    const float vals[16] = {2, -2, 1, -1, 0.2f, 0.6f, 1.4f, -0.6f, 3e-8f, 0, 1.8f, -1.8f,
+                            0.5f, -0.5f, 0.25f, 1.0f};
+    std::copy(vals, vals + 16, x.data());
+    AlignedBuffer<int16_t> q(16);
+    ASSERT_EQ(QuantizeI16(x.data(), 16, 5, q.data()), 0.4f);
+    EXPECT_EQ(q[0], 5);
+    EXPECT_EQ(q[1], -5);
+    EXPECT_EQ(q[2], 2);   // 2.5 -> 2
+    EXPECT_EQ(q[3], -2);  // -2.5 -> -2
+    EXPECT_EQ(q[15], 2);
+    ASSERT_NO_FATAL_FAILURE(CheckQuantizeI16(x.data(), 16, 5, "QuantizeI16 inv=2.5"));
+  }
+  // A small maximum (inv large) and a huge one (inv tiny), both with a finite inv.
+  for (float m : {1e-30f, 3e38f}) {
+    AlignedBuffer<float> x(64);
+    for (size_t j = 0; j < 64; ++j) x[j] = m * (float(j) / 63.0f) * ((j % 2) ? -1.0f : 1.0f);
+    ASSERT_NO_FATAL_FAILURE(
+        CheckQuantizeI16(x.data(), 64, 32767, "QuantizeI16 max=" + std::to_string(m)));
+  }
+}
+
+// Contract properties that hold whatever the rounding: q = 0 where x = 0, |q| <= max_q, and
+// q = +-max_q at the maximum. Checked for maxima so small that max_q / max|x| overflows float
+// (max|x| < max_q / FLT_MAX, ~1e-34 for max_q = 32767), on the kernel and on the reference.
+template <class Quantize>
+void CheckQuantizeI16Contract(const Quantize& quantize, const char* impl) {
+  constexpr size_t n = 64;
+  for (float m : {1e-33f, 1e-35f, 1e-40f /* subnormal */}) {
+    for (float max_q : {127.0f, 32767.0f}) {
+      AlignedBuffer<float> x(n);
+      for (size_t j = 0; j < n; ++j) x[j] = m * (float(j % 9) / 8.0f) * ((j % 2) ? -1.0f : 1.0f);
+      // x[0] = 0, x[8] = m, x[17] = -m
+      AlignedBuffer<int16_t> q(n);
+      const float s = quantize(x.data(), n, max_q, q.data());
+      char what[96];
+      std::snprintf(what, sizeof(what), "%s max|x|=%g max_q=%g", impl, double(m), double(max_q));
+      EXPECT_EQ(s, m / max_q) << what;
+      size_t bad = 0, first = n;
+      for (size_t j = 0; j < n; ++j) {
+        if ((x[j] == 0 && q[j] != 0) || std::abs(int(q[j])) > int(max_q)) {
+          if (bad++ == 0) first = j;
+        }
+      }
+      EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << n << " outputs break the contract, "
+                         << "first x[" << first << "] = " << (first < n ? x[first] : 0.0f)
+                         << " -> q = " << (first < n ? q[first] : 0);
+      EXPECT_EQ(q[8], int(max_q)) << what << " at x = max|x|";
+      EXPECT_EQ(q[17], -int(max_q)) << what << " at x = -max|x|";
+    }
+  }
+}
+
+void TestQuantizeI16TinyMax() {
+  CheckQuantizeI16Contract(
+      [](const float* x, size_t n, float max_q, int16_t* q) { return QuantizeI16(x, n, max_q, q); },
+      "QuantizeI16");
+  CheckQuantizeI16Contract(
+      [](const float* x, size_t n, float max_q, int16_t* q) {
+        return reference::QuantizeI16(x, n, max_q, q);
+      },
+      "reference::QuantizeI16");
+}
+
+// Exact int64 sum of one row of w times x.
+int64_t ExactRowSum(const int8_t* w, const int16_t* x, size_t cols) {
+  int64_t s = 0;
+  for (size_t j = 0; j < cols; ++j) s += int64_t(w[j]) * x[j];
+  return s;
+}
+
+// With bias 0 and scales 1, y[r] = float(sum) exactly (float of the exact integer, no other
+// rounding), so y must equal float(exact sum) on every target, fused multiply-add or not.
+void CheckMatVecI8Exact(const int8_t* w, size_t rows, size_t cols, const int16_t* x,
+                        const std::string& what) {
+  std::vector<float> ones(rows, 1.0f), zeros(rows, 0.0f);
+  std::vector<float> y(rows, -1.0f), ry(rows, -2.0f);
+  MatVecI8(w, ones.data(), rows, cols, x, 1.0f, zeros.data(), y.data());
+  reference::MatVecI8(w, ones.data(), rows, cols, x, 1.0f, zeros.data(), ry.data());
+  for (size_t r = 0; r < rows; ++r) {
+    const int64_t s = ExactRowSum(w + r * cols, x, cols);
+    ASSERT_LT(std::llabs(s), int64_t(1) << 31) << what << ": test inputs out of contract";
+    ASSERT_EQ(y[r], float(s)) << what << " exact sum, row " << r << " (int sum " << s << ")";
+    ASSERT_EQ(ry[r], float(s)) << what << " reference exact sum, row " << r;
+  }
+}
+
+void TestMatVecI8() {
+  std::mt19937 rng(14);
+  for (size_t cols : {32, 64, 96, 256, 512, 1024}) {
+    // Largest |x| allowed by cols * 127 * max|x| < 2^31.
+    const int max_x = int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
+    for (size_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 150, 151}) {
+      const auto w = ft::RandomInt<int8_t>(rows * cols, rng, -127, 127);
+      const auto x = ft::RandomInt<int16_t>(cols, rng, -max_x, max_x);
+      const auto w_scale = ft::Random(rows, rng, 1e-3f, 2e-2f);
+      const auto bias = ft::Random(rows, rng);
+      const float x_scale = 1.0f / 32767 * 3.0f;
+      const std::string what =
+          "MatVecI8 rows=" + std::to_string(rows) + " cols=" + std::to_string(cols);
+      auto got = ft::Exact(bias.data(), rows);  // any count: exact size
+      std::vector<float> want(rows);
+      MatVecI8(w.data(), w_scale.data(), rows, cols, x.data(), x_scale, bias.data(), got.get());
+      reference::MatVecI8(w.data(), w_scale.data(), rows, cols, x.data(), x_scale, bias.data(),
+                          want.data());
+      // The integer sums are exact on both sides; only bias + s * float(sum) may be fused.
+      std::vector<double> scale(rows);
+      for (size_t r = 0; r < rows; ++r) {
+        scale[r] = std::fabs(bias[r]) + std::fabs(double(x_scale * w_scale[r]) *
+                                                  double(ExactRowSum(w.data() + r * cols,
+                                                                     x.data(), cols)));
+      }
+      ASSERT_TRUE(ft::AllNear(got.get(), want.data(), rows, ft::kFltEps, 0, what, scale.data()));
+      ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, x.data(), what));
+    }
+  }
+
+  // At the overflow bound: cols = 512, |w| = 127, |x| up to 32767 (and -32768), so that
+  // |sum| = 512 * 127 * 32767 = 2130641408 (or 512 * 127 * 32768 = 2130706432) < 2^31 - 1:
+  // any int16 or narrower intermediate, or a lost carry, shows.
+  {
+    constexpr size_t cols = 512, rows = 9;
+    AlignedBuffer<int8_t> w(rows * cols);
+    AlignedBuffer<int16_t> x(cols), xn(cols), xa(cols);
+    for (size_t j = 0; j < cols; ++j) {
+      x[j] = 32767;
+      xn[j] = -32768;
+      xa[j] = (j % 2) ? -32767 : 32767;
+    }
+    for (size_t j = 0; j < cols; ++j) {
+      w[0 * cols + j] = 127;                         // +max
+      w[1 * cols + j] = -127;                        // -max
+      w[2 * cols + j] = (j % 2) ? -127 : 127;        // with xa: +max
+      w[3 * cols + j] = (j < cols / 2) ? 127 : -127;  // cancels to 0
+      w[4 * cols + j] = (j % 3 == 0) ? 126 : 127;
+      w[5 * cols + j] = (j == cols - 1) ? 1 : 127;
+      w[6 * cols + j] = (j % 7 == 0) ? -127 : 127;
+      w[7 * cols + j] = (j / 16 % 2) ? -127 : 127;
+      w[8 * cols + j] = 127;
+    }
+    ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, x.data(), "bound x=32767"));
+    ASSERT_NO_FATAL_FAILURE(
+        CheckMatVecI8Exact(w.data(), rows, cols, xn.data(), "bound x=-32768"));
+    ASSERT_NO_FATAL_FAILURE(
+        CheckMatVecI8Exact(w.data(), rows, cols, xa.data(), "bound x=+-32767"));
+    std::vector<float> ones(rows, 1.0f), zeros(rows, 0.0f), y(rows);
+    MatVecI8(w.data(), ones.data(), rows, cols, x.data(), 1.0f, zeros.data(), y.data());
+    EXPECT_EQ(y[0], 2130641408.0f);
+    EXPECT_EQ(y[1], -2130641408.0f);
+    EXPECT_EQ(y[3], 0.0f);
+    MatVecI8(w.data(), ones.data(), rows, cols, xn.data(), 1.0f, zeros.data(), y.data());
+    EXPECT_EQ(y[1], 2130706432.0f);
+    MatVecI8(w.data(), ones.data(), rows, cols, xa.data(), 1.0f, zeros.data(), y.data());
+    EXPECT_EQ(y[2], 2130641408.0f);
+    // Random signs at full magnitude.
+    std::bernoulli_distribution coin;
+    for (size_t i = 0; i < rows * cols; ++i) w[i] = coin(rng) ? 127 : -127;
+    for (size_t j = 0; j < cols; ++j) x[j] = coin(rng) ? 32767 : -32767;
+    ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, x.data(), "bound random"));
+  }
+
+  // Small values with an exactly representable result: unit scales, integer bias.
+  {
+    constexpr size_t cols = 64, rows = 6;
+    const auto w = ft::RandomInt<int8_t>(rows * cols, rng, -127, 127);
+    const auto x = ft::RandomInt<int16_t>(cols, rng, -100, 100);
+    std::vector<float> ws(rows, 1.0f), bias = {0, 1, -1, 1000, -12345, 7};
+    std::vector<float> y(rows);
+    MatVecI8(w.data(), ws.data(), rows, cols, x.data(), 1.0f, bias.data(), y.data());
+    for (size_t r = 0; r < rows; ++r) {
+      ASSERT_EQ(y[r], bias[r] + float(ExactRowSum(w.data() + r * cols, x.data(), cols)))
+          << "MatVecI8 small exact, row " << r;
+    }
+  }
+}
+
 void TestTargetName() { EXPECT_STREQ(TargetName(), hwy::TargetName(HWY_TARGET)); }
 
 }  // namespace fastintent::kernels::HWY_NAMESPACE
@@ -380,6 +706,10 @@ HWY_EXPORT_AND_TEST_P(KernelsTest, TestSoftmax);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestSigmoid);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestL2Normalize);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestAdamStep);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestSparseAccumulateI8);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestQuantizeI16);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestQuantizeI16TinyMax);
+HWY_EXPORT_AND_TEST_P(KernelsTest, TestMatVecI8);
 HWY_EXPORT_AND_TEST_P(KernelsTest, TestTargetName);
 
 namespace {
@@ -461,6 +791,29 @@ void CheckDispatchedKernels(const std::string& what) {
   reference::AdamStep(rw.data(), rm.data(), rv.data(), table.data(), n, 0.01f, 0.9f, 0.999f, 1e-8f,
                       0.01f, 0.1f, 0.001f);
   EXPECT_TRUE(ft::AllNear(w.data(), rw.data(), n, 1e-6, 0, what + " AdamStep"));
+
+  // Reduced precision.
+  auto table8 = ft::RandomInt<int8_t>(table_rows * n, rng, -127, 127);
+  const auto row_scale = ft::Random(table_rows, rng, 1e-3f, 1e-2f);
+  std::fill(got.data(), got.data() + n, 0.0f);
+  std::fill(want.data(), want.data() + n, 0.0f);
+  SparseAccumulateI8(table8.data(), n, row_scale.data(), ids.data(), weights.data(), ids.size(),
+                     got.data(), n);
+  reference::SparseAccumulateI8(table8.data(), n, row_scale.data(), ids.data(), weights.data(),
+                                ids.size(), want.data(), n);
+  EXPECT_TRUE(ft::AllNear(got.data(), want.data(), n, 1e-5, 1e-5, what + " SparseAccumulateI8"));
+
+  AlignedBuffer<int16_t> q(n), rq(n);
+  EXPECT_EQ(QuantizeI16(x.data(), n, 32767, q.data()),
+            reference::QuantizeI16(x.data(), n, 32767, rq.data()))
+      << what << " QuantizeI16";
+  EXPECT_TRUE(std::equal(q.data(), q.data() + n, rq.data())) << what << " QuantizeI16";
+
+  MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767, bias.data(),
+           y.data());
+  reference::MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767,
+                      bias.data(), ry.data());
+  EXPECT_TRUE(ft::AllNear(y.data(), ry.data(), rows, 1e-6, 1e-6, what + " MatVecI8"));
 }
 
 TEST(KernelsDispatchTest, DefaultTargetIsTheBestSupported) {

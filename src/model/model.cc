@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/kernels.h"
@@ -20,6 +21,84 @@ void Network::Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t label
     const uint32_t out = i + 1 < hidden.size() ? hidden[i + 1] : labels;
     layers[i].Allocate(in, out);
   }
+}
+
+const char* PrecisionName(Precision p) { return p == Precision::kInt8 ? "int8" : "float32"; }
+
+void Network::AllocateInt8(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows) {
+  hidden = hidden_sizes;
+  num_labels = labels;
+  num_rows = rows;
+  precision = Precision::kInt8;
+  embedding.Resize(0);
+  embedding_q.Resize(size_t(rows) * stride0());
+  embedding_scale.Resize(rows);
+  embedding_bias.Resize(stride0());
+  layers.clear();
+  layers.resize(hidden.size());
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    DenseLayer& l = layers[i];
+    l.in = hidden[i];
+    l.out = i + 1 < hidden.size() ? hidden[i + 1] : labels;
+    l.wq.Resize(size_t(l.out) * l.stride_q());
+    l.w_scale.Resize(l.out);
+    l.b.Resize(PadFloats(l.out));
+  }
+}
+
+namespace {
+
+// Quantises `rows` rows of `cols` floats (`stride` apart) into int8 rows `stride_q` apart.
+void QuantizeRows(const float* w, size_t rows, size_t cols, size_t stride, int8_t* q,
+                  size_t stride_q, float* scale) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = w + r * stride;
+    float m = 0;
+    for (size_t j = 0; j < cols; ++j) m = std::max(m, std::fabs(row[j]));
+    scale[r] = m / 127.0f;
+    if (!(m > 0)) continue;  // stays zero
+    const float inv = 127.0f / m;
+    for (size_t j = 0; j < cols; ++j) {
+      const float v = std::nearbyint(row[j] * inv);
+      q[r * stride_q + j] = int8_t(std::max(-127.0f, std::min(127.0f, v)));
+    }
+  }
+}
+
+}  // namespace
+
+Network QuantizeNetwork(const Network& net) {
+  Network q;
+  q.AllocateInt8(net.hidden, net.num_labels, net.num_rows);
+  if (net.precision == Precision::kInt8) {  // already int8: copy
+    std::memcpy(q.embedding_q.data(), net.embedding_q.data(), net.embedding_q.size());
+    std::memcpy(q.embedding_scale.data(), net.embedding_scale.data(), net.num_rows * sizeof(float));
+    std::memcpy(q.embedding_bias.data(), net.embedding_bias.data(), net.stride0() * sizeof(float));
+    for (size_t i = 0; i < net.layers.size(); ++i) {
+      const DenseLayer& from = net.layers[i];
+      DenseLayer& to = q.layers[i];
+      std::memcpy(to.wq.data(), from.wq.data(), from.wq.size());
+      std::memcpy(to.w_scale.data(), from.w_scale.data(), from.out * sizeof(float));
+      std::memcpy(to.b.data(), from.b.data(), from.b.size() * sizeof(float));
+    }
+    return q;
+  }
+  QuantizeRows(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), q.embedding_q.data(),
+               q.stride0(), q.embedding_scale.data());
+  std::memcpy(q.embedding_bias.data(), net.embedding_bias.data(), net.stride0() * sizeof(float));
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const DenseLayer& from = net.layers[i];
+    DenseLayer& to = q.layers[i];
+    QuantizeRows(from.w.data(), from.out, from.in, from.stride(), to.wq.data(), to.stride_q(),
+                 to.w_scale.data());
+    std::memcpy(to.b.data(), from.b.data(), from.b.size() * sizeof(float));
+  }
+  return q;
+}
+
+float ActivationRange(size_t cols) {
+  const double bound = double(0x7FFFFFFF) / (128.0 * double(std::max<size_t>(cols, 1)));
+  return float(std::min(32767.0, std::floor(bound)));
 }
 
 namespace {
@@ -63,19 +142,32 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
 
 Session Model::NewSession() const {
   Session s;
-  s.activations.emplace_back(network_.stride0());
-  for (const DenseLayer& l : network_.layers) s.activations.emplace_back(PadFloats(l.out));
+  // Padded for the int8 path too (PadInt8 >= PadFloats): the padding stays zero.
+  s.activations.emplace_back(PadInt8(network_.width0()));
+  size_t widest_input = 0;
+  for (const DenseLayer& l : network_.layers) {
+    s.activations.emplace_back(PadInt8(l.out));
+    widest_input = std::max(widest_input, l.stride_q());
+  }
+  if (network_.precision == Precision::kInt8) s.quantized.Resize(widest_input);
   s.probs.resize(labels_.size());
   return s;
 }
 
 void ForwardLogits(const Network& net, const FeatureVector& x,
-                   std::vector<AlignedBuffer<float>>* acts, float* logits) {
+                   std::vector<AlignedBuffer<float>>* acts, float* logits,
+                   AlignedBuffer<int16_t>* quantized) {
   float* h = (*acts)[0].data();
   const size_t w0 = net.stride0();
   std::memset(h, 0, w0 * sizeof(float));
-  kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data(), x.weights.data(),
-                            x.rows.size(), h, w0);
+  const bool int8 = net.precision == Precision::kInt8;
+  if (int8) {
+    kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
+                                x.rows.data(), x.weights.data(), x.rows.size(), h, w0);
+  } else {
+    kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data(), x.weights.data(),
+                              x.rows.size(), h, w0);
+  }
   if (net.layers.empty()) {
     for (uint32_t j = 0; j < net.num_labels; ++j) logits[j] = h[j] + net.embedding_bias[j];
     return;
@@ -85,7 +177,15 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
     const DenseLayer& l = net.layers[i];
     const bool last = i + 1 == net.layers.size();
     float* y = last ? logits : (*acts)[i + 1].data();
-    kernels::MatVec(l.w.data(), l.out, l.stride(), (*acts)[i].data(), l.b.data(), y);
+    if (int8) {
+      // The input's padding up to stride_q() is zero (Session), so it quantises to zero.
+      const size_t cols = l.stride_q();
+      int16_t* q = quantized->data();
+      const float scale = kernels::QuantizeI16((*acts)[i].data(), cols, ActivationRange(cols), q);
+      kernels::MatVecI8(l.wq.data(), l.w_scale.data(), l.out, cols, q, scale, l.b.data(), y);
+    } else {
+      kernels::MatVec(l.w.data(), l.out, l.stride(), (*acts)[i].data(), l.b.data(), y);
+    }
     if (!last) {
       for (uint32_t j = 0; j < l.out; ++j) y[j] = std::max(0.0f, y[j]);
     }
@@ -99,7 +199,7 @@ Status Model::Probabilities(std::string_view text, Session* s) const {
                                         : "no known words or characters in the text");
   }
   s->probs.resize(labels_.size());
-  ForwardLogits(network_, s->features, &s->activations, s->probs.data());
+  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized);
   if (kind_ == OutputKind::kSoftmax) {
     kernels::Softmax(s->probs.data(), s->probs.size());
   } else {
@@ -144,6 +244,11 @@ void Model::Decide(const std::vector<float>& probs, int k, float threshold,
       std::swap((*out)[j], (*out)[j - 1]);
   }
   if (kind_ == OutputKind::kSoftmax && !out->empty() && out->front().prob < threshold) out->clear();
+}
+
+std::shared_ptr<const Model> QuantizeModel(const Model& m) {
+  return std::make_shared<const Model>(m.featurizer(), QuantizeNetwork(m.network()), m.labels(),
+                                       m.kind(), m.threshold(), m.oos_label());
 }
 
 int Model::LabelIndex(std::string_view name) const {

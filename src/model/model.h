@@ -25,12 +25,25 @@ enum class OutputKind : uint32_t {
   kSigmoid = 1,  // multi-label: an independent probability per label
 };
 
+// How a Network stores its weight matrices (biases are float32 either way).
+enum class Precision : uint32_t {
+  kFloat32 = 0,  // float32 everywhere
+  kInt8 = 1,     // int8 matrices with a float32 scale per row (w ~ scale * q, symmetric),
+                 // int16 activations into the dense layers (see ForwardLogits)
+};
+
+// "float32" or "int8".
+const char* PrecisionName(Precision p);
+
 // A dense layer: y = W x + b with W row-major [out][PadFloats(in)], b of PadFloats(out).
+// An int8 layer holds wq [out][PadInt8(in)] and w_scale [out] instead of w.
 struct DenseLayer {
   uint32_t in = 0;
   uint32_t out = 0;
   AlignedBuffer<float> w;
   AlignedBuffer<float> b;
+  AlignedBuffer<int8_t> wq;
+  AlignedBuffer<float> w_scale;
   void Allocate(uint32_t in_dim, uint32_t out_dim) {
     in = in_dim;
     out = out_dim;
@@ -38,16 +51,21 @@ struct DenseLayer {
     b.Resize(PadFloats(out));
   }
   size_t stride() const { return PadFloats(in); }
+  size_t stride_q() const { return PadInt8(in); }
 };
 
 // The weights of the network. `embedding` is [vocab rows][PadFloats(width)] where width is
-// hidden[0] (or the label count when there are no hidden layers).
+// hidden[0] (or the label count when there are no hidden layers). An int8 network holds
+// `embedding_q` (same shape, int8) and `embedding_scale` [rows] instead of `embedding`.
 struct Network {
   std::vector<uint32_t> hidden;  // hidden layer widths, e.g. {256, 128, 64}
   uint32_t num_labels = 0;
   uint32_t num_rows = 0;         // vocabulary rows
+  Precision precision = Precision::kFloat32;
   AlignedBuffer<float> embedding;
   AlignedBuffer<float> embedding_bias;
+  AlignedBuffer<int8_t> embedding_q;
+  AlignedBuffer<float> embedding_scale;
   std::vector<DenseLayer> layers;  // hidden.size() layers: hidden[1..], then the output
 
   uint32_t width0() const { return hidden.empty() ? num_labels : hidden[0]; }
@@ -55,9 +73,19 @@ struct Network {
   // Shapes every buffer for the given sizes (zero-filled).
   void Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows);
   size_t ParameterCount() const;
-  // Deep copy (used to keep the best weights while training).
+  // Deep copy (used to keep the best weights while training). Float32 networks only.
   Network Clone() const;
+  // Shapes the int8 buffers (and the biases) for the given sizes, zero-filled; sets precision.
+  void AllocateInt8(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows);
 };
+
+// The int8 version of a float32 network: every matrix row quantised symmetrically,
+// scale = max|row| / 127, q = round(w / scale) (an all-zero row gets scale 0); biases copied.
+Network QuantizeNetwork(const Network& net);
+
+// Largest |int16 activation| used before a dense int8 layer with `cols` (padded) inputs: 32767,
+// or less when cols * 128 * 32767 could overflow the kernels' int32 sums.
+float ActivationRange(size_t cols);
 
 // Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
 // makes a prediction allocation-free once warm.
@@ -65,6 +93,7 @@ struct Session {
   FeaturizerScratch featurizer;
   FeatureVector features;
   std::vector<AlignedBuffer<float>> activations;  // one per layer output
+  AlignedBuffer<int16_t> quantized;               // int8 models: int16 copy of a layer input
   std::vector<float> probs;
 };
 
@@ -114,7 +143,14 @@ class Model {
 
 // Runs the network on a featurised input; shared by inference and the trainer's evaluation.
 // `acts` must have been shaped by Session (one buffer per layer). Writes logits to `logits`.
+// Int8 networks also need `quantized` (shaped by Session): each dense layer's input is
+// quantised to int16 (QuantizeI16 with ActivationRange) and multiplied exactly in integers.
 void ForwardLogits(const Network& net, const FeatureVector& x,
-                   std::vector<AlignedBuffer<float>>* acts, float* logits);
+                   std::vector<AlignedBuffer<float>>* acts, float* logits,
+                   AlignedBuffer<int16_t>* quantized = nullptr);
+
+// A copy of `model` whose network is QuantizeNetwork(model.network()) (an int8 model is copied
+// as it is). Featuriser, labels and calibrated threshold are kept.
+std::shared_ptr<const Model> QuantizeModel(const Model& model);
 
 }  // namespace fastintent

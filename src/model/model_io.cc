@@ -147,6 +147,53 @@ Status ReadWeights(ByteSource* src, uint64_t len, Parts* p) {
   return Status::Ok();
 }
 
+// The "weights_int8" section: the shape as in "weights", then the embedding's row scales, its
+// int8 rows and float bias, then per dense layer its row scales, int8 rows and float bias.
+Status ReadWeightsInt8(ByteSource* src, uint64_t len, Parts* p) {
+  const char* what = "weights_int8";
+  uint32_t nh, labels, rows;
+  FI_RETURN_IF_ERROR(src->U32(&nh, what));
+  if (nh > kMaxLayers) return BadSection(*src, what, "too many layers " + std::to_string(nh));
+  std::vector<uint32_t> hidden(nh);
+  for (auto& h : hidden) {
+    FI_RETURN_IF_ERROR(src->U32(&h, what));
+    if (h == 0 || h > kMaxWidth) return BadSection(*src, what, "bad layer width " + std::to_string(h));
+  }
+  FI_RETURN_IF_ERROR(src->U32(&labels, what));
+  FI_RETURN_IF_ERROR(src->U32(&rows, what));
+  if (labels == 0 || labels > kMaxLabels || rows > (1u << 26)) return BadSection(*src, what, "bad shape");
+  const uint64_t w0 = nh ? hidden[0] : labels;
+  uint64_t expect = 4 * (3 + uint64_t(nh)) + 4 * uint64_t(rows) + uint64_t(rows) * w0 + 4 * w0;
+  for (uint32_t i = 0; i < nh; ++i) {
+    const uint64_t out = i + 1 < nh ? hidden[i + 1] : labels;
+    expect += 4 * out + uint64_t(hidden[i]) * out + 4 * out;
+  }
+  if (expect != len)
+    return BadSection(*src, what, "size " + std::to_string(len) + " does not match its shape (" + std::to_string(expect) + ")");
+  Network net;
+  net.AllocateInt8(hidden, labels, rows);
+  const auto scales = [&](float* dst, size_t n) -> Status {
+    FI_RETURN_IF_ERROR(src->F32s(dst, n, what));
+    for (size_t i = 0; i < n; ++i)
+      if (!std::isfinite(dst[i]) || dst[i] < 0) return BadSection(*src, what, "bad row scale");
+    return Status::Ok();
+  };
+  const auto matrix = [&](int8_t* dst, size_t n_rows, size_t cols, size_t stride) -> Status {
+    for (size_t r = 0; r < n_rows; ++r) FI_RETURN_IF_ERROR(src->Read(dst + r * stride, cols, what));
+    return Status::Ok();
+  };
+  FI_RETURN_IF_ERROR(scales(net.embedding_scale.data(), rows));
+  FI_RETURN_IF_ERROR(matrix(net.embedding_q.data(), rows, net.width0(), net.stride0()));
+  FI_RETURN_IF_ERROR(src->F32s(net.embedding_bias.data(), net.width0(), what));
+  for (DenseLayer& l : net.layers) {
+    FI_RETURN_IF_ERROR(scales(l.w_scale.data(), l.out));
+    FI_RETURN_IF_ERROR(matrix(l.wq.data(), l.out, l.in, l.stride_q()));
+    FI_RETURN_IF_ERROR(src->F32s(l.b.data(), l.out, what));
+  }
+  p->net = std::move(net);
+  return Status::Ok();
+}
+
 StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metadata_json) {
   char magic[8];
   FI_RETURN_IF_ERROR(src->Read(magic, 8, "magic"));
@@ -185,7 +232,10 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
         p.threshold = t;
       }
     } else if (name == "vocabulary") s = ReadVocabulary(src, len, &p);
-    else if (name == "weights") s = ReadWeights(src, len, &p);
+    else if (name == "weights" || name == "weights_int8") {
+      if (p.net) return DataLoss(src->name() + ": both 'weights' and 'weights_int8' sections");
+      s = name == "weights" ? ReadWeights(src, len, &p) : ReadWeightsInt8(src, len, &p);
+    }
     else if (name == "metadata") {
       if (len > (16u << 20)) s = BadSection(*src, name, "too large");
       else {
@@ -210,8 +260,9 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
     if (name == "featurizer") FI_RETURN_IF_ERROR(CheckFeaturizer(*src, p));
   }
   if (!src->AtEnd()) return DataLoss(src->name() + ": trailing bytes after the last section");
-  for (const char* required : {"featurizer", "labels", "calibration", "vocabulary", "weights"})
+  for (const char* required : {"featurizer", "labels", "calibration", "vocabulary"})
     if (!seen.count(required)) return DataLoss(src->name() + ": missing section '" + required + "'");
+  if (!p.net) return DataLoss(src->name() + ": missing section 'weights'");
   if (p.vocab->num_buckets() != p.config->num_buckets)
     return DataLoss(src->name() + ": vocabulary and featurizer disagree on the bucket count");
   if (p.net->num_rows != p.vocab->size())
@@ -262,13 +313,25 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
   for (uint32_t h : n.hidden) w.U32(h);
   w.U32(n.num_labels);
   w.U32(n.num_rows);
-  WriteMatrix(&w, n.embedding.data(), n.num_rows, n.width0(), n.stride0());
-  w.F32s(n.embedding_bias.data(), n.width0());
-  for (const DenseLayer& layer : n.layers) {
-    WriteMatrix(&w, layer.w.data(), layer.out, layer.in, layer.stride());
-    w.F32s(layer.b.data(), layer.out);
+  if (n.precision == Precision::kInt8) {
+    w.F32s(n.embedding_scale.data(), n.num_rows);
+    for (size_t r = 0; r < n.num_rows; ++r) w.Bytes(n.embedding_q.data() + r * n.stride0(), n.width0());
+    w.F32s(n.embedding_bias.data(), n.width0());
+    for (const DenseLayer& layer : n.layers) {
+      w.F32s(layer.w_scale.data(), layer.out);
+      for (size_t r = 0; r < layer.out; ++r) w.Bytes(layer.wq.data() + r * layer.stride_q(), layer.in);
+      w.F32s(layer.b.data(), layer.out);
+    }
+    AppendSection(&file, "weights_int8", w.data());
+  } else {
+    WriteMatrix(&w, n.embedding.data(), n.num_rows, n.width0(), n.stride0());
+    w.F32s(n.embedding_bias.data(), n.width0());
+    for (const DenseLayer& layer : n.layers) {
+      WriteMatrix(&w, layer.w.data(), layer.out, layer.in, layer.stride());
+      w.F32s(layer.b.data(), layer.out);
+    }
+    AppendSection(&file, "weights", w.data());
   }
-  AppendSection(&file, "weights", w.data());
   if (!metadata_json.empty()) AppendSection(&file, "metadata", metadata_json);
   return std::move(file.data());
 }

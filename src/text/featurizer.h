@@ -106,7 +106,8 @@ class Vocabulary {
 
  private:
   // Bits set in x. Written out because the portable x86-64 baseline has no POPCNT instruction
-  // and __builtin_popcountll would become a libgcc call.
+  // and __builtin_popcountll would become a libgcc call; GCC recognises this sequence and emits
+  // POPCNT where the target has it (Featurize's popcnt clone, ARM64's CNT).
   static uint32_t PopCount(uint64_t x) {
     x -= (x >> 1) & 0x5555555555555555ull;
     x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
