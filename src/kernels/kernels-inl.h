@@ -54,6 +54,7 @@
 #include <cmath>
 
 #include "common/aligned_buffer.h"
+#include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 
@@ -127,17 +128,31 @@ HWY_INLINE void AccumulateRows(const float* const* HWY_RESTRICT row, const float
 
 }  // namespace detail
 
+namespace detail {
+// Requests the table rows rows[begin, min(end, count)) (n elements of T each) into the cache.
+template <typename T>
+HWY_INLINE void PrefetchRows(const T* table, size_t stride, const uint32_t* rows, size_t begin,
+                             size_t end, size_t count, size_t n) {
+  for (size_t i = begin; i < std::min(count, end); ++i) {
+    const char* row = reinterpret_cast<const char*>(table + size_t(rows[i]) * stride);
+    for (size_t b = 0; b < n * sizeof(T); b += 64) hwy::Prefetch(row + b);
+  }
+}
+}  // namespace detail
+
 // Rows are taken eight at a time, so each output vector makes one trip through a register per
 // eight rows, and the eight independent row streams keep enough loads in flight when the rows
-// come from memory (software prefetching of the next group measured no gain on AVX2/AVX3).
+// come from memory; the next group's rows are prefetched while a group is summed.
 inline void SparseAccumulate(const float* HWY_RESTRICT table, size_t stride,
                              const uint32_t* HWY_RESTRICT rows, const float* HWY_RESTRICT weights,
                              size_t count, float* HWY_RESTRICT out, size_t n) {
   constexpr size_t kGroup = 8;
   const float* row[kGroup];
+  detail::PrefetchRows(table, stride, rows, 0, kGroup, count, n);
   size_t k = 0;
   for (; k + kGroup <= count; k += kGroup) {
     for (size_t i = 0; i < kGroup; ++i) row[i] = table + size_t(rows[k + i]) * stride;
+    detail::PrefetchRows(table, stride, rows, k + kGroup, k + 2 * kGroup, count, n);
     detail::AccumulateRows<kGroup>(row, weights + k, out, n);
   }
   if (k + 4 <= count) {
@@ -336,9 +351,13 @@ inline void SparseAccumulateI8(const int8_t* HWY_RESTRICT table, size_t stride,
       c[i] = weights[k + i] * row_scale[r];
     }
   };
+  // As in SparseAccumulate, the next group's rows are prefetched while a group is summed
+  // (measured: one group ahead beat two and three).
+  detail::PrefetchRows(table, stride, rows, 0, kGroup, count, n);
   size_t k = 0;
   for (; k + kGroup <= count; k += kGroup) {
     gather(k, kGroup);
+    detail::PrefetchRows(table, stride, rows, k + kGroup, k + 2 * kGroup, count, n);
     detail::AccumulateRowsI8<kGroup>(row, c, out, n);
   }
   if (k + 4 <= count) {

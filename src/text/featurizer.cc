@@ -1,6 +1,7 @@
 #include "text/featurizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -42,6 +43,8 @@ class Appender {
     begin_ = p_ = v_->data();
   }
   void operator()(T x) { *p_++ = x; }
+  // Counts `k` elements written directly after the last one appended.
+  void Skip(size_t k) { p_ += k; }
   size_t size() const { return size_t(p_ - begin_); }
   void Finish() { v_->resize(size()); }
 
@@ -140,10 +143,11 @@ inline void CharNgrams(const FeaturizerConfig& c, const BucketMap& bucket, const
   }
 }
 
-// Tokenizes `text` and leaves the bucket of every feature key, unsorted and with repeats, in
-// s->buckets[group]. Also uses s->utf8 (all tokens, UTF-8, back to back), s->token_off (byte
-// offset of each token, plus the end) and s->offsets (byte offset of each code point).
-void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+// Tokenizes `text`, encodes the tokens and leaves the bucket of every word key, unsorted and
+// with repeats, in s->buckets[kWordGroup]. Also fills s->utf8 (all tokens, UTF-8, back to
+// back), s->token_off (byte offset of each token, plus the end) and s->offsets (byte offset of
+// each code point, plus the end), which TokenCharKeys reads.
+void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
   Tokenize(text, &s->tok);
   const int32_t* cps = s->tok.codepoints.data();
   const auto& toks = s->tok.tokens;
@@ -182,42 +186,62 @@ void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratc
     }
   }
   wb.Finish();
+}
 
-  // Character n-grams within "<token>".
-  if (c.char_min == 0) {
-    s->buckets[kCharGroup].clear();
+// Upper bound of the character keys of a token of `ncp` code points.
+inline size_t CharKeyBound(const FeaturizerConfig& c, size_t ncp) {
+  return c.char_min == 0 ? 0 : (ncp + 2) * (c.char_max - c.char_min + 1);
+}
+
+// Appends the buckets of the character n-grams of token `ti` (after WordKeys) to `out`;
+// `first_cp` is the index in s->offsets of the token's first code point.
+void TokenCharKeys(const FeaturizerConfig& c, const BucketMap& bucket, FeaturizerScratch* s,
+                   size_t ti, size_t first_cp, Appender<uint32_t>* out) {
+  const unsigned char* u = reinterpret_cast<const unsigned char*>(s->utf8.data());
+  const uint32_t* tok_off = s->token_off.data();
+  const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
+  const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
+  unsigned char wrapped[64];
+  if (nbytes == ncp && ncp + 2 <= sizeof wrapped) {
+    // One byte per code point (ASCII): hash straight from a copy of "<token>".
+    wrapped[0] = '<';
+    std::memcpy(wrapped + 1, u + tok_off[ti], nbytes);
+    wrapped[nbytes + 1] = '>';
+    CharNgrams(c, bucket, wrapped, ncp + 2, [](size_t j) { return j; }, out);
     return;
   }
-  const size_t per_start = c.char_max - c.char_min + 1;
-  Appender<uint32_t> cb(&s->buckets[kCharGroup], (num_cps + 2 * toks.size()) * per_start);
+  // General case: "<" + token + ">" assembled in s->tok.sanitized (free after Tokenize), with
+  // the code point boundaries taken from s->offsets.
   const uint32_t* off = s->offsets.data();
-  size_t first_cp = 0;  // index in `off` of the current token's first code point
-  for (size_t ti = 0; ti < toks.size(); ++ti) {
-    const size_t ncp = toks[ti].end - toks[ti].begin, nbytes = tok_off[ti + 1] - tok_off[ti];
-    unsigned char wrapped[64];
-    if (nbytes == ncp && ncp + 2 <= sizeof wrapped) {
-      // One byte per code point (ASCII): hash straight from a copy of "<token>".
-      wrapped[0] = '<';
-      std::memcpy(wrapped + 1, u + tok_off[ti], nbytes);
-      wrapped[nbytes + 1] = '>';
-      CharNgrams(c, bucket, wrapped, ncp + 2, [](size_t j) { return j; }, &cb);
-    } else {
-      // General case: "<" + token + ">" assembled in s->tok.sanitized (free after Tokenize),
-      // with the code point boundaries taken from `off`.
-      std::string& w = s->tok.sanitized;
-      w.assign(1, '<');
-      w.append(reinterpret_cast<const char*>(u) + tok_off[ti], nbytes);
-      w.push_back('>');
-      const uint32_t base = off[first_cp];
-      const size_t len = ncp + 2;
-      auto at = [&](size_t j) -> size_t {
-        if (j == 0) return 0;
-        if (j >= len - 1) return 1 + nbytes + (j - (len - 1));  // '>' and the end
-        return 1 + (off[first_cp + j - 1] - base);
-      };
-      CharNgrams(c, bucket, reinterpret_cast<const unsigned char*>(w.data()), len, at, &cb);
+  std::string& w = s->tok.sanitized;
+  w.assign(1, '<');
+  w.append(reinterpret_cast<const char*>(u) + tok_off[ti], nbytes);
+  w.push_back('>');
+  const uint32_t base = off[first_cp];
+  const size_t len = ncp + 2;
+  auto at = [&](size_t j) -> size_t {
+    if (j == 0) return 0;
+    if (j >= len - 1) return 1 + nbytes + (j - (len - 1));  // '>' and the end
+    return 1 + (off[first_cp + j - 1] - base);
+  };
+  CharNgrams(c, bucket, reinterpret_cast<const unsigned char*>(w.data()), len, at, out);
+}
+
+// Tokenizes `text` and leaves the bucket of every feature key, unsorted and with repeats, in
+// s->buckets[group].
+void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+  WordKeys(c, text, s);
+  const auto& toks = s->tok.tokens;
+  size_t bound = 0;
+  for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
+  Appender<uint32_t> cb(&s->buckets[kCharGroup], bound);
+  if (c.char_min != 0) {
+    const BucketMap bucket(c.num_buckets);
+    size_t first_cp = 0;
+    for (size_t ti = 0; ti < toks.size(); ++ti) {
+      TokenCharKeys(c, bucket, s, ti, first_cp, &cb);
+      first_cp += toks[ti].end - toks[ti].begin;
     }
-    first_cp += ncp;
   }
   cb.Finish();
 }
@@ -235,7 +259,9 @@ StatusOr<Vocabulary> Vocabulary::Create(uint32_t num_buckets, std::vector<uint32
                                         std::vector<float> idf) {
   if (buckets.size() != idf.size()) return DataLoss("vocabulary: bucket and idf counts differ");
   if (buckets.size() >= kNoRow) return DataLoss("vocabulary: too many rows");
+  static std::atomic<uint64_t> next_id{1};
   Vocabulary v;
+  v.id_ = next_id.fetch_add(1, std::memory_order_relaxed);
   v.num_buckets_ = num_buckets;
   v.rank_.assign((size_t(num_buckets) + 63) / 64, RankBlock{0, 0});
   for (size_t r = 0; r < buckets.size(); ++r) {
@@ -309,11 +335,78 @@ struct SublinearTf {
 FI_POPCNT_CLONES
 void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
   static const SublinearTf sublinear;
-  HashKeys(config_, text, s);
+  using Cached = FeaturizerScratch::CachedToken;
+  WordKeys(config_, text, s);
+  // Word keys -> known rows, in a loop of independent loads so that cache misses overlap.
+  {
+    std::vector<uint32_t>& keys = s->buckets[kWordGroup];
+    size_t known = 0;
+    for (const uint32_t bucket : keys) {
+      const uint32_t row = vocab_.RowOf(bucket);
+      keys[known] = row;
+      known += row != Vocabulary::kNoRow;
+    }
+    keys.resize(known);
+  }
+  // Character keys -> known rows, token by token, through the token cache where it applies.
+  const auto& toks = s->tok.tokens;
+  size_t char_bound = 0;
+  for (const TokenSpan& t : toks) char_bound += CharKeyBound(config_, t.end - t.begin);
+  Appender<uint32_t> char_rows(&s->buckets[kCharGroup], char_bound);
+  if (config_.char_min != 0) {
+    const uint64_t packed_config =
+        uint64_t(config_.num_buckets) << 16 | uint64_t(config_.char_min) << 8 | config_.char_max;
+    if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
+        s->token_cache_owner != vocab_.id() || s->token_cache_config != packed_config) {
+      s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, Cached{{0, 0}, 0, 0, {}});
+      s->token_cache_owner = vocab_.id();
+      s->token_cache_config = packed_config;
+    }
+    const BucketMap bucket(config_.num_buckets);
+    const uint32_t* tok_off = s->token_off.data();
+    size_t first_cp = 0;
+    for (size_t ti = 0; ti < toks.size(); ++ti) {
+      const size_t ncp = toks[ti].end - toks[ti].begin;
+      const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
+      const size_t key_bound = CharKeyBound(config_, ncp);
+      Cached* entry = nullptr;
+      uint64_t key[2] = {0, 0};
+      if (nbytes == ncp && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
+          key_bound <= FeaturizerScratch::kCachedTokenRows) {
+        std::memcpy(key, s->utf8.data() + tok_off[ti], nbytes);
+        uint64_t h = (key[0] * 0x9E3779B97F4A7C15ull) ^ ((key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
+        h ^= h >> 29;
+        entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
+        if (entry->len == nbytes && entry->key[0] == key[0] && entry->key[1] == key[1]) {
+          for (uint32_t i = 0; i < entry->count; ++i) char_rows(entry->rows[i]);
+          first_cp += ncp;
+          continue;
+        }
+      }
+      Appender<uint32_t> keys(&s->token_keys, key_bound);
+      TokenCharKeys(config_, bucket, s, ti, first_cp, &keys);
+      const uint32_t* k = s->token_keys.data();
+      const size_t begin = char_rows.size();
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const uint32_t row = vocab_.RowOf(k[i]);
+        if (row != Vocabulary::kNoRow) char_rows(row);
+      }
+      if (entry) {
+        entry->key[0] = key[0];
+        entry->key[1] = key[1];
+        entry->len = uint32_t(nbytes);
+        entry->count = uint32_t(char_rows.size() - begin);
+        std::memcpy(entry->rows, s->buckets[kCharGroup].data() + begin, entry->count * sizeof(uint32_t));
+      }
+      first_cp += ncp;
+    }
+  }
+  char_rows.Finish();
+
   const size_t bound = s->buckets[kWordGroup].size() + s->buckets[kCharGroup].size();
-  // Duplicate detection table: a power of two with at least twice as many slots as keys.
-  size_t slots = 256;
-  while (slots < 2 * bound) slots *= 2;
+  // Duplicate detection table: a power of two with at least four times as many slots as keys.
+  size_t slots = 1024;
+  while (slots < 4 * bound) slots *= 2;
   if (s->table.size() < slots) {
     s->table.assign(slots, FeaturizerScratch::Slot{0, 0, 0});
     s->generation = 0;
@@ -335,34 +428,32 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
     }
     const uint32_t gen = ++s->generation;
     const size_t begin = rows.size();
-    // Buckets -> known rows first, in a loop of independent loads, so the cache misses overlap.
-    std::vector<uint32_t>& keys = s->buckets[g];
-    size_t known = 0;
-    for (const uint32_t bucket : keys) {
-      const uint32_t row = vocab_.RowOf(bucket);
-      keys[known] = row;
-      known += row != Vocabulary::kNoRow;
-    }
-    // Known rows in order of first occurrence, each once, with its count.
-    for (size_t k = 0; k < known; ++k) {
-      const uint32_t row = keys[k];
+    // Known rows in order of first occurrence, each once, with its count. Repeats are common
+    // and unpredictable (n-grams shared between words), so the usual case, the row's home slot
+    // being either its own or free, runs without branches: the row is always written at the
+    // end of the output, which grows only when it was new. Probing past the home slot (a
+    // different row there) is rare with the table at most 1/4 full.
+    uint32_t* row_out = out->rows.data();
+    float* weight_out = out->weights.data();
+    size_t n = rows.size();
+    for (const uint32_t row : s->buckets[g]) {
       size_t h = size_t((uint64_t(row) * 0x9E3779B97F4A7C15ull) >> shift);
-      for (;;) {
-        FeaturizerScratch::Slot& slot = table[h];
-        if (slot.generation != gen) {
-          slot = {row, gen, uint32_t(rows.size())};
-          tf[rows.size()] = 1;
-          rows(row);
-          weights(vocab_.Idf(row));  // times sublinear tf below
-          break;
-        }
-        if (slot.row == row) {
-          ++tf[slot.index];
-          break;
-        }
+      FeaturizerScratch::Slot* slot = &table[h];
+      while (slot->generation == gen && slot->row != row) {
         h = (h + 1) & (slots - 1);
+        slot = &table[h];
       }
+      const bool seen = slot->generation == gen;
+      const uint32_t index = seen ? slot->index : uint32_t(n);
+      tf[n] = 0;
+      ++tf[index];
+      row_out[n] = row;
+      weight_out[n] = vocab_.Idf(row);  // times sublinear tf below
+      *slot = {row, gen, index};
+      n += !seen;
     }
+    rows.Skip(n - rows.size());
+    weights.Skip(n - weights.size());
     float* w = out->weights.data();
     double sum = 0;
     for (size_t i = begin; i < rows.size(); ++i) {

@@ -62,6 +62,24 @@ struct FeaturizerScratch {
   std::vector<Slot> table;
   uint32_t generation = 0;
   std::vector<uint32_t> tf;
+  // Featurize's cache of the character n-gram rows of recently seen short ASCII tokens: they
+  // depend only on the token's bytes, the n-gram configuration and the vocabulary, and a few
+  // thousand words make up most of what users type. Direct-mapped on a hash of the token;
+  // entries are valid for the vocabulary whose id() is `token_cache_owner` with the
+  // configuration `token_cache_config` (num_buckets, char_min, char_max packed).
+  static constexpr size_t kCachedTokenBytes = 16;
+  static constexpr size_t kCachedTokenRows = 64;
+  static constexpr size_t kTokenCacheSize = 1024;  // entries (a power of two), 280 KB
+  struct CachedToken {
+    uint64_t key[2];  // the token's bytes, zero-padded
+    uint32_t len;     // its length in bytes; 0 marks an empty entry (tokens are never empty)
+    uint32_t count;   // rows[0, count): the known rows of its character keys, in key order
+    uint32_t rows[kCachedTokenRows];
+  };
+  std::vector<CachedToken> token_cache;
+  uint64_t token_cache_owner = 0;
+  uint64_t token_cache_config = 0;
+  std::vector<uint32_t> token_keys;  // one token's character buckets
 };
 
 // Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
@@ -99,6 +117,8 @@ class Vocabulary {
     return b.rank + PopCount(b.bits & (bit - 1));
   }
   float Idf(uint32_t row) const { return idf_[row]; }
+  // Identifies the content: equal for copies, different for every Create() (never 0).
+  uint64_t id() const { return id_; }
   size_t size() const { return buckets_.size(); }
   uint32_t num_buckets() const { return num_buckets_; }
   const std::vector<uint32_t>& buckets() const { return buckets_; }
@@ -121,6 +141,7 @@ class Vocabulary {
     uint32_t rank;
   };
   uint32_t num_buckets_ = 0;
+  uint64_t id_ = 0;
   std::vector<RankBlock> rank_;
   std::vector<uint32_t> buckets_;
   std::vector<float> idf_;
