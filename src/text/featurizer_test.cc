@@ -593,3 +593,38 @@ TEST(FeaturizeTest, MatchesTheRawFeatureReferenceWithAReusedScratch) {
 
 }  // namespace
 }  // namespace fastintent
+
+namespace fastintent {
+namespace {
+
+// One scratch used with several featurizers in turn (as a thread serving two models would):
+// the token cache must never hand one featurizer another's rows.
+TEST(FeaturizeTest, ScratchSharedBetweenFeaturizersGivesFreshResults) {
+  const std::vector<std::string> a_train = {"play some jazz", "what's the weather like", "jazz"};
+  const std::vector<std::string> b_train = {"set a timer", "play the news", "the weather is nice"};
+  const FeaturizerConfig c = Config(1u << 16, 2, 2, 5);
+  FeaturizerConfig c34 = c;
+  c34.char_min = 3;
+  c34.char_max = 4;
+  const Vocabulary va = BuildVocabulary(c, a_train);
+  const std::vector<Featurizer> fs = {Featurizer(c, va), Featurizer(c, BuildVocabulary(c, b_train)),
+                                      Featurizer(c34, va)};
+  const std::vector<std::string> texts = {"play the jazz weather", "weather the jazz", "a timer",
+                                          "jazz jazz news"};
+  FeaturizerScratch shared;
+  for (int round = 0; round < 3; ++round) {
+    for (const Featurizer& f : fs) {
+      for (const std::string& t : texts) {
+        FeaturizerScratch fresh;
+        FeatureVector want, got;
+        f.Featurize(t, &fresh, &want);
+        f.Featurize(t, &shared, &got);
+        EXPECT_EQ(got.rows, want.rows) << t;
+        EXPECT_EQ(got.weights, want.weights) << t;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fastintent
