@@ -338,12 +338,20 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
   call->results.resize(texts.size());
   call->remaining.store(texts.size(), std::memory_order_relaxed);
   call->reply = reply;
+  const bool try_inline = texts.size() <= options_.inline_max_texts;
   for (size_t i = 0; i < texts.size(); ++i) {
-    engine_->Submit(std::move(texts[i]), ro, [this, call, i](InferenceResult&& r) {
+    auto done = [this, call, i](InferenceResult&& r) {
       if (r.status.code() == StatusCode::kOverloaded) call->overloaded.store(true, std::memory_order_relaxed);
       call->results[i] = std::move(r);
       if (call->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) call->reply(Finish(*call));
-    });
+    };
+    if (try_inline) {
+      if (std::optional<InferenceResult> r = engine_->TryComputeInline(texts[i], ro)) {
+        done(std::move(*r));
+        continue;
+      }
+    }
+    engine_->Submit(std::move(texts[i]), ro, std::move(done));
     // A rejection is answered inside Submit: the request will get 503 anyway, so the rest of its
     // texts are not queued (they would only take room from other requests).
     if (call->overloaded.load(std::memory_order_relaxed) && i + 1 < texts.size()) {

@@ -32,6 +32,10 @@ struct ServiceOptions {
   // client gets 503. Bounds how long any request can wait in the queue.
   std::chrono::milliseconds request_timeout{1000};
   size_t max_texts_per_request = 1024;  // larger batches: 413
+  // Requests of at most this many texts are computed on the I/O thread when the engine's queue
+  // is empty (InferenceEngine::TryComputeInline), sparing two thread hand-offs; larger ones, and
+  // every request while texts are queued, go through the engine's queue. 0: always queue.
+  size_t inline_max_texts = 4;
 };
 
 class InferenceService {

@@ -25,6 +25,7 @@ struct ServeArgs {
   size_t max_body = 1 << 20;
   size_t max_connections = 1024;
   int idle_s = 30;
+  size_t inline_texts = 4;
 };
 
 int Run(const ServeArgs& a) {
@@ -36,6 +37,7 @@ int Run(const ServeArgs& a) {
   so.engine.max_wait_us = a.max_wait_us;
   so.engine.queue_capacity = a.queue;
   so.request_timeout = std::chrono::milliseconds(a.timeout_ms);
+  so.inline_max_texts = a.inline_texts;
   auto service = server::InferenceService::Create(so);
   if (!service.ok()) {
     if (a.model.empty() && service.status().code() == StatusCode::kNotFound)
@@ -90,6 +92,9 @@ void AddServe(CLI::App& root, int* exit_code) {
   c->add_option("--timeout-ms", a->timeout_ms, "Per-text deadline; texts still queued after it get 503")->capture_default_str()->check(CLI::Range(1, 3600000));
   c->add_option("--max-body", a->max_body, "Largest request body in bytes (413 beyond)")->capture_default_str();
   c->add_option("--max-connections", a->max_connections, "Most open connections (503 and close beyond)")->capture_default_str();
+  c->add_option("--inline-texts", a->inline_texts,
+                "Requests with at most this many texts are computed on the I/O thread while the engine queue is empty (0: always queue)")
+      ->capture_default_str();
   c->add_option("--idle-timeout", a->idle_s, "Seconds before a silent connection is closed")->capture_default_str()->check(CLI::Range(1, 86400));
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }

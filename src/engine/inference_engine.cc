@@ -22,7 +22,11 @@ InferenceEngine::InferenceEngine(std::shared_ptr<const Model> model, EngineOptio
         o.queue_capacity = std::max<size_t>(1, o.queue_capacity);
         return o;
       }()),
-      model_(std::move(model)) {
+      model_(std::move(model)),
+      instance_id_([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+      }()) {
   for (int i = 0; i < options_.workers; ++i) worker_stats_.push_back(std::make_unique<WorkerStats>());
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -44,6 +48,61 @@ void InferenceEngine::Submit(std::string text, const RequestOptions& options, Ca
   r.options = options;
   r.callback = std::move(done);
   Enqueue(std::move(r));
+}
+
+std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::string& text,
+                                                                 const RequestOptions& options) {
+  if (stopping_.load(std::memory_order_acquire) || queue_depth_.load(std::memory_order_relaxed) != 0)
+    return std::nullopt;
+  // The calling thread's session, for one (engine, model version) at a time.
+  struct Local {
+    uint64_t engine = 0, version = 0;
+    std::shared_ptr<const Model> model;
+    Session session;
+  };
+  thread_local Local local;
+  submitted_.fetch_add(1, std::memory_order_relaxed);
+  const Clock::time_point start = Clock::now();
+  InferenceResult result;
+  WorkerStats& stats = inline_stats_;
+  stats.batches.fetch_add(1, std::memory_order_relaxed);
+  stats.batch_size.Record(1);
+  stats.queue_wait.Record(0);
+  if (options.cancel && options.cancel->cancelled()) {
+    result.status = Status(StatusCode::kCancelled, "request cancelled");
+    stats.cancelled.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  if (options.deadline <= start) {
+    result.status = Status(StatusCode::kDeadlineExceeded, "deadline passed before submission");
+    stats.expired.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  {
+    std::lock_guard<std::mutex> g(model_mu_);
+    const uint64_t version = version_.load(std::memory_order_relaxed);
+    if (local.engine != instance_id_ || local.version != version || local.model != model_) {
+      local.model = model_;
+      local.engine = instance_id_;
+      local.version = version;
+      local.session = local.model->NewSession();
+    }
+  }
+  const Model& model = *local.model;
+  result.status = model.Probabilities(text, &local.session);
+  if (result.status.ok()) {
+    model.Decide(local.session.probs, options.k, options.threshold, &result.labels);
+    if (options.want_probabilities) result.probabilities = local.session.probs;
+    stats.completed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats.failed.fetch_add(1, std::memory_order_relaxed);
+  }
+  result.model = local.model;
+  result.model_version = local.version;
+  result.compute_ns = NanosBetween(start, Clock::now());
+  stats.compute.Record(result.compute_ns);
+  stats.end_to_end.Record(result.compute_ns);
+  return result;
 }
 
 void InferenceEngine::Answer(Request& r, InferenceResult&& result) {
@@ -213,7 +272,10 @@ EngineStats InferenceEngine::Stats() const {
   s.submitted = submitted_.load(std::memory_order_relaxed);
   s.rejected = rejected_.load(std::memory_order_relaxed);
   s.expired = expired_at_submit_.load(std::memory_order_relaxed);
-  for (const auto& w : worker_stats_) {
+  std::vector<const WorkerStats*> all;
+  for (const auto& w : worker_stats_) all.push_back(w.get());
+  all.push_back(&inline_stats_);
+  for (const WorkerStats* w : all) {
     s.completed += w->completed.load(std::memory_order_relaxed);
     s.failed += w->failed.load(std::memory_order_relaxed);
     s.expired += w->expired.load(std::memory_order_relaxed);

@@ -32,6 +32,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,6 +116,15 @@ class InferenceEngine {
   // `done` is called exactly once with the result.
   void Submit(std::string text, const RequestOptions& options, Callback done);
 
+  // Computes `text` at once on the calling thread when the engine is accepting and nothing is
+  // queued (so it overtakes no one and the workers have capacity to spare); returns nullopt
+  // otherwise, and the caller should Submit() instead. Deadline and cancellation are honoured
+  // and the result is counted like a worker's (a batch of one, zero queue wait). Meant for
+  // threads that would otherwise only wait for a small answer, like an HTTP I/O thread: it
+  // saves the two thread hand-offs of Submit. Each calling thread keeps its own Session
+  // (allocated on its first call and after a model swap).
+  std::optional<InferenceResult> TryComputeInline(const std::string& text, const RequestOptions& options);
+
   // Loads and verifies `path`, then swaps it in; on error the current model keeps serving and
   // the error (naming the file) is returned.
   Status Reload(const std::string& path);
@@ -172,6 +182,8 @@ class InferenceEngine {
 
   std::atomic<uint64_t> submitted_{0}, rejected_{0}, expired_at_submit_{0};
   std::vector<std::unique_ptr<WorkerStats>> worker_stats_;
+  WorkerStats inline_stats_;  // TryComputeInline, from any thread
+  const uint64_t instance_id_;  // tells engines apart in the callers' thread-local sessions
   std::vector<std::thread> workers_;
 };
 

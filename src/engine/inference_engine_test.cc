@@ -177,6 +177,56 @@ TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
   EXPECT_EQ(st.completed, 5u);
 }
 
+TEST(EngineTest, InlineComputationOnlyWhenNothingIsQueued) {
+  EngineOptions eo;
+  eo.workers = 1;
+  eo.max_batch = 1;
+  InferenceEngine engine(ModelA(), eo);
+  RequestOptions o;
+  o.want_probabilities = true;
+  // Idle engine: computed on this thread, exactly as the model answers.
+  std::optional<InferenceResult> r = engine.TryComputeInline("rain forecast umbrella", o);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->status.ok()) << r->status.ToString();
+  EXPECT_EQ(LabelOf(*r), "weather");
+  EXPECT_EQ(r->model_version, 1u);
+  Session s = ModelA()->NewSession();
+  ASSERT_TRUE(ModelA()->Probabilities("rain forecast umbrella", &s).ok());
+  EXPECT_EQ(r->probabilities, s.probs);
+  EXPECT_EQ(engine.TryComputeInline("", o)->status.code(), StatusCode::kInvalidArgument);
+  // Deadline and cancellation are honoured without computing.
+  RequestOptions late;
+  late.deadline = RequestOptions::Clock::now() - 1ms;
+  EXPECT_EQ(engine.TryComputeInline("rain", late)->status.code(), StatusCode::kDeadlineExceeded);
+  RequestOptions cancelled;
+  cancelled.cancel = CancelToken::Make();
+  cancelled.cancel->Cancel();
+  EXPECT_EQ(engine.TryComputeInline("rain", cancelled)->status.code(), StatusCode::kCancelled);
+  // Something queued behind a busy worker: no overtaking, the caller must Submit.
+  Gate gate;
+  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
+  gate.AwaitEntered();
+  auto queued = engine.Submit("song");
+  EXPECT_FALSE(engine.TryComputeInline("song playlist", o).has_value());
+  gate.Open();
+  EXPECT_TRUE(queued.get().status.ok());
+  // After a swap the calling thread's session follows the new model.
+  engine.Swap(ModelB());
+  r = engine.TryComputeInline("song playlist band", o);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(LabelOf(*r), "m2");
+  EXPECT_EQ(r->model_version, 2u);
+  // Shut down: nothing is computed any more.
+  engine.Shutdown();
+  EXPECT_FALSE(engine.TryComputeInline("rain", o).has_value());
+  const EngineStats st = engine.Stats();
+  EXPECT_EQ(st.submitted, 7u);  // 5 inline calls that answered + 2 submitted
+  EXPECT_EQ(st.completed, 4u);  // 2 inline + 2 by the worker
+  EXPECT_EQ(st.failed, 1u);
+  EXPECT_EQ(st.expired, 1u);
+  EXPECT_EQ(st.cancelled, 1u);
+}
+
 TEST(EngineTest, ExpiredRequestsAreNotComputed) {
   EngineOptions eo;
   eo.workers = 1;

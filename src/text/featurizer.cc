@@ -326,7 +326,9 @@ struct SublinearTf {
 
 // On x86-64 a second copy compiled for CPUs with POPCNT (all made since ~2009; not in the
 // baseline ISA) is picked at load time: the vocabulary's rank queries become one instruction.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: its runtime is not up yet when the loader runs ifunc resolvers,
+// and the instrumented resolver crashes every binary at startup.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define FI_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
 #else
 #define FI_POPCNT_CLONES
