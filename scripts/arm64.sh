@@ -79,6 +79,8 @@ OPTS=(--hidden 64 --buckets 262144 --epochs 3 --patience 10 --threads 1 -q)
 "$X86" train "$TRAIN" --valid "$VALID" -o "$work/x86.fim" "${OPTS[@]}"
 "${QEMU[@]}" "$ARM_CLI" train "$TRAIN" --valid "$VALID" -o "$work/arm.fim" "${OPTS[@]}"
 echo "arm64: trained on x86 and under qemu (default CPU) after $((SECONDS - start)) s"
+# The reduced-precision path too: the x86 model exported with int8 weights.
+"$X86" quantize "$work/x86.fim" -o "$work/x86-int8.fim" 2>/dev/null
 
 # predict --json: one {"text", "labels": [{"label", "prob"}...]} per line. Compared with awk
 # (no python on a bare CI image): same labels in the same order, |p_x86 - p_arm| <= 1e-5.
@@ -114,7 +116,7 @@ compare() {  # compare A B NAME
 # The end-to-end runs dispatch like kernels_test's dispatched-target check above (NEON on
 # cortex-a72, SVE2 on the default CPU): same binary code, same CPU.
 status=0
-for model in x86 arm; do
+for model in x86 arm x86-int8; do
   "$X86" predict -m "$work/$model.fim" --json --k 3 --threshold 0 <"$work/texts.txt" >"$work/$model.on-x86.jsonl"
   for cpu in "${CPUS[@]}"; do
     "${QEMU[@]}" -cpu "$cpu" "$ARM_CLI" predict -m "$work/$model.fim" --json --k 3 --threshold 0 \
