@@ -501,9 +501,10 @@ std::string Ratio(const nlohmann::json& us, const nlohmann::json& peer, const ch
 
 void PrintTable(const nlohmann::json& j) {
   const nlohmann::json peer = j["peers"].contains("fasttext") ? j["peers"]["fasttext"] : nlohmann::json();
-  std::printf("fastintent bench: %s on %s (%zu utterances), SIMD target %s\n\n",
-              j["model"].get<std::string>().c_str(), j["data"].get<std::string>().c_str(),
-              j["examples"].get<size_t>(), j["simd_target"].get<std::string>().c_str());
+  std::printf("fastintent bench: %s (%s weights) on %s (%zu utterances), SIMD target %s\n\n",
+              j["model"].get<std::string>().c_str(), j["precision"].get<std::string>().c_str(),
+              j["data"].get<std::string>().c_str(), j["examples"].get<size_t>(),
+              j["simd_target"].get<std::string>().c_str());
   std::printf("%-28s %14s %14s %12s\n", "", "fastintent", "fastText", "fastintent");
   std::printf("%-28s %14s %14s %12s\n", "", "", "", "advantage");
   struct Row {
@@ -562,6 +563,7 @@ int Run(const BenchArgs& a) {
   j["data"] = a.data;
   j["examples"] = n;
   j["simd_target"] = kernels::ActiveTarget();
+  j["precision"] = PrecisionName(m.network().precision);
   j["timer_overhead_ns"] = overhead_ns;
 
   Session s = m.NewSession();
@@ -628,7 +630,7 @@ int Run(const BenchArgs& a) {
       {"achieved_gflops_1t", achieved},
       {"percent_of_peak_1t", peak > 0 ? 100 * achieved / peak : 0},
       {"percent_of_peak_single", peak > 0 ? 100 * single_gflops / peak : 0},
-      {"first_layer_bytes_per_utterance", feats * double(net.stride0()) * sizeof(float)},
+      {"first_layer_bytes_per_utterance", feats * double(net.stride0()) * (net.precision == Precision::kInt8 ? 1.0 : double(sizeof(float)))},
   };
 
   j["peers"] = nlohmann::json::object();
