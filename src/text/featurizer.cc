@@ -155,20 +155,32 @@ void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratc
   size_t num_cps = 0;
   for (const TokenSpan& t : toks) num_cps += t.end - t.begin;
 
-  // Encode all tokens once, remembering the byte offset of every code point and token.
-  s->utf8.clear();
+  // Encode all tokens once, remembering the byte offset of every code point and token. ASCII
+  // (the common case) is written inline; at most 4 bytes per code point.
+  if (s->utf8.size() < 4 * num_cps) s->utf8.resize(4 * num_cps);
+  char* utf8 = s->utf8.data();
+  uint32_t len = 0;
   Appender<uint32_t> token_off(&s->token_off, toks.size() + 1), cp_off(&s->offsets, num_cps + 1);
   for (const TokenSpan& t : toks) {
-    token_off(uint32_t(s->utf8.size()));
+    token_off(len);
     for (uint32_t i = t.begin; i < t.end; ++i) {
-      cp_off(uint32_t(s->utf8.size()));
-      AppendUtf8(cps[i], &s->utf8);
+      cp_off(len);
+      if (uint32_t(cps[i]) < 0x80) {
+        utf8[len++] = char(cps[i]);
+      } else {
+        std::string& enc = s->tok.sanitized;  // free after Tokenize
+        enc.clear();
+        AppendUtf8(cps[i], &enc);
+        std::memcpy(utf8 + len, enc.data(), enc.size());
+        len += uint32_t(enc.size());
+      }
     }
   }
-  token_off(uint32_t(s->utf8.size()));
-  cp_off(uint32_t(s->utf8.size()));
+  token_off(len);
+  cp_off(len);
   token_off.Finish();
   cp_off.Finish();
+  s->utf8.resize(len);
   const unsigned char* u = reinterpret_cast<const unsigned char*>(s->utf8.data());
   const uint32_t* tok_off = s->token_off.data();
 
