@@ -31,7 +31,7 @@ printf 'caf\xc3\xa9 \xff\xfe na\xc3\xafve \xe4\xbd\xa0\xe5\xa5\xbd $5 #1' >"$cor
 status=0
 for name in model_load_fuzz featurize_fuzz; do
   echo "fuzz: $name for ${FUZZ_SECONDS}s"
-  if ! (cd build/fuzz && "./fuzz/$name" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
+  if ! (cd build/fuzz && "./fuzz/$name" -seed=1 -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
         -rss_limit_mb=2048 -print_final_stats=1 "corpus/$name" 2>"$name.log"); then
     status=1
     tail -40 "build/fuzz/$name.log"
