@@ -54,10 +54,10 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
                                                                  const RequestOptions& options) {
   if (stopping_.load(std::memory_order_acquire) || queue_depth_.load(std::memory_order_relaxed) != 0)
     return std::nullopt;
-  // The calling thread's session, for one (engine, model version) at a time.
+  // The calling thread's session, shaped for one (engine, model version) at a time. It holds no
+  // reference to the model, so a swapped-out model is freed once its last request is answered.
   struct Local {
     uint64_t engine = 0, version = 0;
-    std::shared_ptr<const Model> model;
     Session session;
   };
   thread_local Local local;
@@ -78,17 +78,19 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
     stats.expired.fetch_add(1, std::memory_order_relaxed);
     return result;
   }
+  std::shared_ptr<const Model> current;
+  uint64_t version;
   {
     std::lock_guard<std::mutex> g(model_mu_);
-    const uint64_t version = version_.load(std::memory_order_relaxed);
-    if (local.engine != instance_id_ || local.version != version || local.model != model_) {
-      local.model = model_;
-      local.engine = instance_id_;
-      local.version = version;
-      local.session = local.model->NewSession();
-    }
+    current = model_;
+    version = version_.load(std::memory_order_relaxed);
   }
-  const Model& model = *local.model;
+  if (local.engine != instance_id_ || local.version != version) {
+    local.engine = instance_id_;
+    local.version = version;
+    local.session = current->NewSession();
+  }
+  const Model& model = *current;
   result.status = model.Probabilities(text, &local.session);
   if (result.status.ok()) {
     model.Decide(local.session.probs, options.k, options.threshold, &result.labels);
@@ -97,8 +99,8 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
   } else {
     stats.failed.fetch_add(1, std::memory_order_relaxed);
   }
-  result.model = local.model;
-  result.model_version = local.version;
+  result.model = std::move(current);
+  result.model_version = version;
   result.compute_ns = NanosBetween(start, Clock::now());
   stats.compute.Record(result.compute_ns);
   stats.end_to_end.Record(result.compute_ns);

@@ -122,7 +122,7 @@ class InferenceEngine {
   // and the result is counted like a worker's (a batch of one, zero queue wait). Meant for
   // threads that would otherwise only wait for a small answer, like an HTTP I/O thread: it
   // saves the two thread hand-offs of Submit. Each calling thread keeps its own Session
-  // (allocated on its first call and after a model swap).
+  // (allocated on its first call and after a model swap; it keeps no model alive).
   std::optional<InferenceResult> TryComputeInline(const std::string& text, const RequestOptions& options);
 
   // Loads and verifies `path`, then swaps it in; on error the current model keeps serving and

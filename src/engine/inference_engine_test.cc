@@ -227,6 +227,16 @@ TEST(EngineTest, InlineComputationOnlyWhenNothingIsQueued) {
   EXPECT_EQ(st.cancelled, 1u);
 }
 
+TEST(EngineTest, InlineSessionsDoNotKeepSwappedOutModelsAlive) {
+  std::shared_ptr<const Model> first = TinyModel({"weather", "music", "alarm"});
+  const std::weak_ptr<const Model> watch = first;
+  InferenceEngine engine(std::move(first));
+  EXPECT_EQ(LabelOf(*engine.TryComputeInline("rain forecast umbrella", {})), "weather");
+  engine.Swap(ModelB());
+  EXPECT_TRUE(watch.expired()) << "this thread's inline session still holds the old model";
+  EXPECT_EQ(LabelOf(*engine.TryComputeInline("song playlist band", {})), "m2");
+}
+
 TEST(EngineTest, ExpiredRequestsAreNotComputed) {
   EngineOptions eo;
   eo.workers = 1;
