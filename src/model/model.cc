@@ -8,43 +8,27 @@
 
 namespace fastintent {
 
-void Network::Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows) {
+void Network::Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows,
+                       Precision p) {
   hidden = hidden_sizes;
   num_labels = labels;
   num_rows = rows;
-  embedding.Resize(size_t(rows) * stride0());
+  precision = p;
+  const bool int8 = p == Precision::kInt8;
+  embedding.Resize(int8 ? 0 : size_t(rows) * stride0());
+  embedding_q.Resize(int8 ? size_t(rows) * stride0() : 0);
+  embedding_scale.Resize(int8 ? rows : 0);
   embedding_bias.Resize(stride0());
   layers.clear();
   layers.resize(hidden.size());
   for (size_t i = 0; i < hidden.size(); ++i) {
     const uint32_t in = hidden[i];
     const uint32_t out = i + 1 < hidden.size() ? hidden[i + 1] : labels;
-    layers[i].Allocate(in, out);
+    layers[i].Allocate(in, out, p);
   }
 }
 
 const char* PrecisionName(Precision p) { return p == Precision::kInt8 ? "int8" : "float32"; }
-
-void Network::AllocateInt8(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows) {
-  hidden = hidden_sizes;
-  num_labels = labels;
-  num_rows = rows;
-  precision = Precision::kInt8;
-  embedding.Resize(0);
-  embedding_q.Resize(size_t(rows) * stride0());
-  embedding_scale.Resize(rows);
-  embedding_bias.Resize(stride0());
-  layers.clear();
-  layers.resize(hidden.size());
-  for (size_t i = 0; i < hidden.size(); ++i) {
-    DenseLayer& l = layers[i];
-    l.in = hidden[i];
-    l.out = i + 1 < hidden.size() ? hidden[i + 1] : labels;
-    l.wq.Resize(size_t(l.out) * l.stride_q());
-    l.w_scale.Resize(l.out);
-    l.b.Resize(PadFloats(l.out));
-  }
-}
 
 namespace {
 
@@ -68,21 +52,9 @@ void QuantizeRows(const float* w, size_t rows, size_t cols, size_t stride, int8_
 }  // namespace
 
 Network QuantizeNetwork(const Network& net) {
+  if (net.precision == Precision::kInt8) return net.Clone();  // already int8
   Network q;
-  q.AllocateInt8(net.hidden, net.num_labels, net.num_rows);
-  if (net.precision == Precision::kInt8) {  // already int8: copy
-    std::memcpy(q.embedding_q.data(), net.embedding_q.data(), net.embedding_q.size());
-    std::memcpy(q.embedding_scale.data(), net.embedding_scale.data(), net.num_rows * sizeof(float));
-    std::memcpy(q.embedding_bias.data(), net.embedding_bias.data(), net.stride0() * sizeof(float));
-    for (size_t i = 0; i < net.layers.size(); ++i) {
-      const DenseLayer& from = net.layers[i];
-      DenseLayer& to = q.layers[i];
-      std::memcpy(to.wq.data(), from.wq.data(), from.wq.size());
-      std::memcpy(to.w_scale.data(), from.w_scale.data(), from.out * sizeof(float));
-      std::memcpy(to.b.data(), from.b.data(), from.b.size() * sizeof(float));
-    }
-    return q;
-  }
+  q.Allocate(net.hidden, net.num_labels, net.num_rows, Precision::kInt8);
   QuantizeRows(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), q.embedding_q.data(),
                q.stride0(), q.embedding_scale.data());
   std::memcpy(q.embedding_bias.data(), net.embedding_bias.data(), net.stride0() * sizeof(float));
@@ -102,9 +74,10 @@ float ActivationRange(size_t cols) {
 }
 
 namespace {
-void CopyBuffer(const AlignedBuffer<float>& from, AlignedBuffer<float>* to) {
+template <typename T>
+void CopyBuffer(const AlignedBuffer<T>& from, AlignedBuffer<T>* to) {
   to->Resize(from.size());
-  if (from.size()) std::memcpy(to->data(), from.data(), from.size() * sizeof(float));
+  if (from.size()) std::memcpy(to->data(), from.data(), from.size() * sizeof(T));
 }
 }  // namespace
 
@@ -113,14 +86,19 @@ Network Network::Clone() const {
   n.hidden = hidden;
   n.num_labels = num_labels;
   n.num_rows = num_rows;
+  n.precision = precision;
   CopyBuffer(embedding, &n.embedding);
   CopyBuffer(embedding_bias, &n.embedding_bias);
+  CopyBuffer(embedding_q, &n.embedding_q);
+  CopyBuffer(embedding_scale, &n.embedding_scale);
   n.layers.resize(layers.size());
   for (size_t i = 0; i < layers.size(); ++i) {
     n.layers[i].in = layers[i].in;
     n.layers[i].out = layers[i].out;
     CopyBuffer(layers[i].w, &n.layers[i].w);
     CopyBuffer(layers[i].b, &n.layers[i].b);
+    CopyBuffer(layers[i].wq, &n.layers[i].wq);
+    CopyBuffer(layers[i].w_scale, &n.layers[i].w_scale);
   }
   return n;
 }

@@ -44,10 +44,14 @@ struct DenseLayer {
   AlignedBuffer<float> b;
   AlignedBuffer<int8_t> wq;
   AlignedBuffer<float> w_scale;
-  void Allocate(uint32_t in_dim, uint32_t out_dim) {
+  // Shapes the weights of `precision` (the other precision's stay empty) and the bias, zeroed.
+  void Allocate(uint32_t in_dim, uint32_t out_dim, Precision precision = Precision::kFloat32) {
     in = in_dim;
     out = out_dim;
-    w.Resize(size_t(out) * PadFloats(in));
+    const bool int8 = precision == Precision::kInt8;
+    w.Resize(int8 ? 0 : size_t(out) * stride());
+    wq.Resize(int8 ? size_t(out) * stride_q() : 0);
+    w_scale.Resize(int8 ? out : 0);
     b.Resize(PadFloats(out));
   }
   size_t stride() const { return PadFloats(in); }
@@ -70,13 +74,12 @@ struct Network {
 
   uint32_t width0() const { return hidden.empty() ? num_labels : hidden[0]; }
   size_t stride0() const { return PadFloats(width0()); }
-  // Shapes every buffer for the given sizes (zero-filled).
-  void Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows);
+  // Shapes every buffer of `precision` for the given sizes (zero-filled) and sets precision.
+  void Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows,
+                Precision p = Precision::kFloat32);
   size_t ParameterCount() const;
-  // Deep copy (used to keep the best weights while training). Float32 networks only.
+  // Deep copy (used to keep the best weights while training), in either precision.
   Network Clone() const;
-  // Shapes the int8 buffers (and the biases) for the given sizes, zero-filled; sets precision.
-  void AllocateInt8(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows);
 };
 
 // The int8 version of a float32 network: every matrix row quantised symmetrically,

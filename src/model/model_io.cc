@@ -33,6 +33,13 @@ void WriteMatrix(ByteWriter* w, const float* m, size_t rows, size_t cols, size_t
   for (size_t r = 0; r < rows; ++r) w->F32s(m + r * stride, cols);
 }
 
+// The int8 form: the `rows` row scales, then `rows` rows of `cols` bytes (`stride` apart).
+void WriteInt8Matrix(ByteWriter* w, const float* scale, const int8_t* q, size_t rows, size_t cols,
+                     size_t stride) {
+  w->F32s(scale, rows);
+  for (size_t r = 0; r < rows; ++r) w->Bytes(q + r * stride, cols);
+}
+
 Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t stride, const char* what) {
   for (size_t r = 0; r < rows; ++r) FI_RETURN_IF_ERROR(src->F32s(m + r * stride, cols, what));
   return Status::Ok();
@@ -114,43 +121,11 @@ Status ReadVocabulary(ByteSource* src, uint64_t len, Parts* p) {
   return Status::Ok();
 }
 
-Status ReadWeights(ByteSource* src, uint64_t len, Parts* p) {
-  uint32_t nh, labels, rows;
-  FI_RETURN_IF_ERROR(src->U32(&nh, "weights"));
-  if (nh > kMaxLayers) return BadSection(*src, "weights", "too many layers " + std::to_string(nh));
-  std::vector<uint32_t> hidden(nh);
-  for (auto& h : hidden) {
-    FI_RETURN_IF_ERROR(src->U32(&h, "weights"));
-    if (h == 0 || h > kMaxWidth) return BadSection(*src, "weights", "bad layer width " + std::to_string(h));
-  }
-  FI_RETURN_IF_ERROR(src->U32(&labels, "weights"));
-  FI_RETURN_IF_ERROR(src->U32(&rows, "weights"));
-  if (labels == 0 || labels > kMaxLabels || rows > (1u << 26)) return BadSection(*src, "weights", "bad shape");
-  // Check the declared size before allocating anything.
-  const uint64_t w0 = nh ? hidden[0] : labels;
-  uint64_t expect = 4 * (3 + uint64_t(nh)) + 4 * (uint64_t(rows) * w0 + w0);
-  for (uint32_t i = 0; i < nh; ++i) {
-    const uint64_t out = i + 1 < nh ? hidden[i + 1] : labels;
-    expect += 4 * (uint64_t(hidden[i]) * out + out);
-  }
-  if (expect != len)
-    return BadSection(*src, "weights", "size " + std::to_string(len) + " does not match its shape (" + std::to_string(expect) + ")");
-  Network net;
-  net.Allocate(hidden, labels, rows);
-  FI_RETURN_IF_ERROR(ReadMatrix(src, net.embedding.data(), rows, net.width0(), net.stride0(), "weights"));
-  FI_RETURN_IF_ERROR(src->F32s(net.embedding_bias.data(), net.width0(), "weights"));
-  for (DenseLayer& l : net.layers) {
-    FI_RETURN_IF_ERROR(ReadMatrix(src, l.w.data(), l.out, l.in, l.stride(), "weights"));
-    FI_RETURN_IF_ERROR(src->F32s(l.b.data(), l.out, "weights"));
-  }
-  p->net = std::move(net);
-  return Status::Ok();
-}
-
-// The "weights_int8" section: the shape as in "weights", then the embedding's row scales, its
-// int8 rows and float bias, then per dense layer its row scales, int8 rows and float bias.
-Status ReadWeightsInt8(ByteSource* src, uint64_t len, Parts* p) {
-  const char* what = "weights_int8";
+// The "weights" (float32) and "weights_int8" sections: the same header and layout, except that
+// an int8 matrix is stored as one f32 scale per row followed by one byte per weight.
+Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p) {
+  const bool int8 = precision == Precision::kInt8;
+  const char* what = int8 ? "weights_int8" : "weights";
   uint32_t nh, labels, rows;
   FI_RETURN_IF_ERROR(src->U32(&nh, what));
   if (nh > kMaxLayers) return BadSection(*src, what, "too many layers " + std::to_string(nh));
@@ -162,32 +137,37 @@ Status ReadWeightsInt8(ByteSource* src, uint64_t len, Parts* p) {
   FI_RETURN_IF_ERROR(src->U32(&labels, what));
   FI_RETURN_IF_ERROR(src->U32(&rows, what));
   if (labels == 0 || labels > kMaxLabels || rows > (1u << 26)) return BadSection(*src, what, "bad shape");
+  // Check the declared size before allocating anything.
+  const auto matrix_bytes = [int8](uint64_t r, uint64_t c) { return int8 ? 4 * r + r * c : 4 * r * c; };
   const uint64_t w0 = nh ? hidden[0] : labels;
-  uint64_t expect = 4 * (3 + uint64_t(nh)) + 4 * uint64_t(rows) + uint64_t(rows) * w0 + 4 * w0;
+  uint64_t expect = 4 * (3 + uint64_t(nh)) + matrix_bytes(rows, w0) + 4 * w0;
   for (uint32_t i = 0; i < nh; ++i) {
     const uint64_t out = i + 1 < nh ? hidden[i + 1] : labels;
-    expect += 4 * out + uint64_t(hidden[i]) * out + 4 * out;
+    expect += matrix_bytes(out, hidden[i]) + 4 * out;
   }
   if (expect != len)
     return BadSection(*src, what, "size " + std::to_string(len) + " does not match its shape (" + std::to_string(expect) + ")");
   Network net;
-  net.AllocateInt8(hidden, labels, rows);
-  const auto scales = [&](float* dst, size_t n) -> Status {
-    FI_RETURN_IF_ERROR(src->F32s(dst, n, what));
-    for (size_t i = 0; i < n; ++i)
-      if (!std::isfinite(dst[i]) || dst[i] < 0) return BadSection(*src, what, "bad row scale");
+  net.Allocate(hidden, labels, rows, precision);
+  const auto int8_matrix = [&](float* scale, int8_t* q, size_t n_rows, size_t cols, size_t stride) -> Status {
+    FI_RETURN_IF_ERROR(src->F32s(scale, n_rows, what));
+    for (size_t r = 0; r < n_rows; ++r)
+      if (!std::isfinite(scale[r]) || scale[r] < 0) return BadSection(*src, what, "bad row scale");
+    for (size_t r = 0; r < n_rows; ++r) FI_RETURN_IF_ERROR(src->Read(q + r * stride, cols, what));
     return Status::Ok();
   };
-  const auto matrix = [&](int8_t* dst, size_t n_rows, size_t cols, size_t stride) -> Status {
-    for (size_t r = 0; r < n_rows; ++r) FI_RETURN_IF_ERROR(src->Read(dst + r * stride, cols, what));
-    return Status::Ok();
-  };
-  FI_RETURN_IF_ERROR(scales(net.embedding_scale.data(), rows));
-  FI_RETURN_IF_ERROR(matrix(net.embedding_q.data(), rows, net.width0(), net.stride0()));
+  if (int8) {
+    FI_RETURN_IF_ERROR(int8_matrix(net.embedding_scale.data(), net.embedding_q.data(), rows, net.width0(), net.stride0()));
+  } else {
+    FI_RETURN_IF_ERROR(ReadMatrix(src, net.embedding.data(), rows, net.width0(), net.stride0(), what));
+  }
   FI_RETURN_IF_ERROR(src->F32s(net.embedding_bias.data(), net.width0(), what));
   for (DenseLayer& l : net.layers) {
-    FI_RETURN_IF_ERROR(scales(l.w_scale.data(), l.out));
-    FI_RETURN_IF_ERROR(matrix(l.wq.data(), l.out, l.in, l.stride_q()));
+    if (int8) {
+      FI_RETURN_IF_ERROR(int8_matrix(l.w_scale.data(), l.wq.data(), l.out, l.in, l.stride_q()));
+    } else {
+      FI_RETURN_IF_ERROR(ReadMatrix(src, l.w.data(), l.out, l.in, l.stride(), what));
+    }
     FI_RETURN_IF_ERROR(src->F32s(l.b.data(), l.out, what));
   }
   p->net = std::move(net);
@@ -234,7 +214,7 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
     } else if (name == "vocabulary") s = ReadVocabulary(src, len, &p);
     else if (name == "weights" || name == "weights_int8") {
       if (p.net) return DataLoss(src->name() + ": both 'weights' and 'weights_int8' sections");
-      s = name == "weights" ? ReadWeights(src, len, &p) : ReadWeightsInt8(src, len, &p);
+      s = ReadWeights(src, len, name == "weights" ? Precision::kFloat32 : Precision::kInt8, &p);
     }
     else if (name == "metadata") {
       if (len > (16u << 20)) s = BadSection(*src, name, "too large");
@@ -313,25 +293,22 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
   for (uint32_t h : n.hidden) w.U32(h);
   w.U32(n.num_labels);
   w.U32(n.num_rows);
-  if (n.precision == Precision::kInt8) {
-    w.F32s(n.embedding_scale.data(), n.num_rows);
-    for (size_t r = 0; r < n.num_rows; ++r) w.Bytes(n.embedding_q.data() + r * n.stride0(), n.width0());
-    w.F32s(n.embedding_bias.data(), n.width0());
-    for (const DenseLayer& layer : n.layers) {
-      w.F32s(layer.w_scale.data(), layer.out);
-      for (size_t r = 0; r < layer.out; ++r) w.Bytes(layer.wq.data() + r * layer.stride_q(), layer.in);
-      w.F32s(layer.b.data(), layer.out);
-    }
-    AppendSection(&file, "weights_int8", w.data());
+  const bool int8 = n.precision == Precision::kInt8;
+  if (int8) {
+    WriteInt8Matrix(&w, n.embedding_scale.data(), n.embedding_q.data(), n.num_rows, n.width0(), n.stride0());
   } else {
     WriteMatrix(&w, n.embedding.data(), n.num_rows, n.width0(), n.stride0());
-    w.F32s(n.embedding_bias.data(), n.width0());
-    for (const DenseLayer& layer : n.layers) {
-      WriteMatrix(&w, layer.w.data(), layer.out, layer.in, layer.stride());
-      w.F32s(layer.b.data(), layer.out);
-    }
-    AppendSection(&file, "weights", w.data());
   }
+  w.F32s(n.embedding_bias.data(), n.width0());
+  for (const DenseLayer& layer : n.layers) {
+    if (int8) {
+      WriteInt8Matrix(&w, layer.w_scale.data(), layer.wq.data(), layer.out, layer.in, layer.stride_q());
+    } else {
+      WriteMatrix(&w, layer.w.data(), layer.out, layer.in, layer.stride());
+    }
+    w.F32s(layer.b.data(), layer.out);
+  }
+  AppendSection(&file, int8 ? "weights_int8" : "weights", w.data());
   if (!metadata_json.empty()) AppendSection(&file, "metadata", metadata_json);
   return std::move(file.data());
 }
