@@ -334,8 +334,6 @@ struct SublinearTf {
   float operator()(uint32_t tf) const { return tf < kSize ? value[tf] : 1.0f + std::log(float(tf)); }
 };
 
-}  // namespace
-
 // On x86-64 a second copy compiled for CPUs with POPCNT (all made since ~2009; not in the
 // baseline ISA) is picked at load time: the vocabulary's rank queries become one instruction.
 // Not under ThreadSanitizer: its runtime is not up yet when the loader runs ifunc resolvers,
@@ -346,12 +344,72 @@ struct SublinearTf {
 #define FI_POPCNT_CLONES
 #endif
 
+// Leaves in s->buckets[kCharGroup] the known rows of the character keys of the tokens WordKeys
+// left in `s`, in key order (unknown keys dropped). A short ASCII token's rows come from the
+// scratch's token cache, filled on a miss. Inlined into Featurize (and so into its POPCNT clone).
+__attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, const Vocabulary& vocab,
+                                                    FeaturizerScratch* s) {
+  using Cached = FeaturizerScratch::CachedToken;
+  const auto& toks = s->tok.tokens;
+  size_t bound = 0;
+  for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
+  Appender<uint32_t> char_rows(&s->buckets[kCharGroup], bound);
+  if (c.char_min == 0) {
+    char_rows.Finish();
+    return;
+  }
+  const uint64_t packed_config = uint64_t(c.num_buckets) << 16 | uint64_t(c.char_min) << 8 | c.char_max;
+  if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
+      s->token_cache_owner != vocab.id() || s->token_cache_config != packed_config) {
+    s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, Cached{{0, 0}, 0, 0, {}});
+    s->token_cache_owner = vocab.id();
+    s->token_cache_config = packed_config;
+  }
+  const BucketMap bucket(c.num_buckets);
+  const uint32_t* tok_off = s->token_off.data();
+  size_t first_cp = 0;
+  for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
+    const size_t ncp = toks[ti].end - toks[ti].begin;
+    const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
+    const size_t key_bound = CharKeyBound(c, ncp);
+    Cached* entry = nullptr;
+    uint64_t key[2] = {0, 0};
+    if (nbytes == ncp && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
+        key_bound <= FeaturizerScratch::kCachedTokenRows) {
+      std::memcpy(key, s->utf8.data() + tok_off[ti], nbytes);
+      uint64_t h = (key[0] * 0x9E3779B97F4A7C15ull) ^ ((key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
+      h ^= h >> 29;
+      entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
+      if (entry->len == nbytes && entry->key[0] == key[0] && entry->key[1] == key[1]) {
+        for (uint32_t i = 0; i < entry->count; ++i) char_rows(entry->rows[i]);
+        continue;
+      }
+    }
+    Appender<uint32_t> keys(&s->token_keys, key_bound);
+    TokenCharKeys(c, bucket, s, ti, first_cp, &keys);
+    const size_t begin = char_rows.size();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const uint32_t row = vocab.RowOf(s->token_keys[i]);
+      if (row != Vocabulary::kNoRow) char_rows(row);
+    }
+    if (entry) {
+      entry->key[0] = key[0];
+      entry->key[1] = key[1];
+      entry->len = uint32_t(nbytes);
+      entry->count = uint32_t(char_rows.size() - begin);
+      std::memcpy(entry->rows, s->buckets[kCharGroup].data() + begin, entry->count * sizeof(uint32_t));
+    }
+  }
+  char_rows.Finish();
+}
+
+}  // namespace
+
 FI_POPCNT_CLONES
 void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
   static const SublinearTf sublinear;
-  using Cached = FeaturizerScratch::CachedToken;
   WordKeys(config_, text, s);
-  // Word keys -> known rows, in a loop of independent loads so that cache misses overlap.
+  // Word keys -> known rows (unknown ones dropped), in place.
   {
     std::vector<uint32_t>& keys = s->buckets[kWordGroup];
     size_t known = 0;
@@ -362,60 +420,7 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
     }
     keys.resize(known);
   }
-  // Character keys -> known rows, token by token, through the token cache where it applies.
-  const auto& toks = s->tok.tokens;
-  size_t char_bound = 0;
-  for (const TokenSpan& t : toks) char_bound += CharKeyBound(config_, t.end - t.begin);
-  Appender<uint32_t> char_rows(&s->buckets[kCharGroup], char_bound);
-  if (config_.char_min != 0) {
-    const uint64_t packed_config =
-        uint64_t(config_.num_buckets) << 16 | uint64_t(config_.char_min) << 8 | config_.char_max;
-    if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
-        s->token_cache_owner != vocab_.id() || s->token_cache_config != packed_config) {
-      s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, Cached{{0, 0}, 0, 0, {}});
-      s->token_cache_owner = vocab_.id();
-      s->token_cache_config = packed_config;
-    }
-    const BucketMap bucket(config_.num_buckets);
-    const uint32_t* tok_off = s->token_off.data();
-    size_t first_cp = 0;
-    for (size_t ti = 0; ti < toks.size(); ++ti) {
-      const size_t ncp = toks[ti].end - toks[ti].begin;
-      const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
-      const size_t key_bound = CharKeyBound(config_, ncp);
-      Cached* entry = nullptr;
-      uint64_t key[2] = {0, 0};
-      if (nbytes == ncp && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
-          key_bound <= FeaturizerScratch::kCachedTokenRows) {
-        std::memcpy(key, s->utf8.data() + tok_off[ti], nbytes);
-        uint64_t h = (key[0] * 0x9E3779B97F4A7C15ull) ^ ((key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
-        h ^= h >> 29;
-        entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
-        if (entry->len == nbytes && entry->key[0] == key[0] && entry->key[1] == key[1]) {
-          for (uint32_t i = 0; i < entry->count; ++i) char_rows(entry->rows[i]);
-          first_cp += ncp;
-          continue;
-        }
-      }
-      Appender<uint32_t> keys(&s->token_keys, key_bound);
-      TokenCharKeys(config_, bucket, s, ti, first_cp, &keys);
-      const uint32_t* k = s->token_keys.data();
-      const size_t begin = char_rows.size();
-      for (size_t i = 0; i < keys.size(); ++i) {
-        const uint32_t row = vocab_.RowOf(k[i]);
-        if (row != Vocabulary::kNoRow) char_rows(row);
-      }
-      if (entry) {
-        entry->key[0] = key[0];
-        entry->key[1] = key[1];
-        entry->len = uint32_t(nbytes);
-        entry->count = uint32_t(char_rows.size() - begin);
-        std::memcpy(entry->rows, s->buckets[kCharGroup].data() + begin, entry->count * sizeof(uint32_t));
-      }
-      first_cp += ncp;
-    }
-  }
-  char_rows.Finish();
+  CharRows(config_, vocab_, s);
 
   const size_t bound = s->buckets[kWordGroup].size() + s->buckets[kCharGroup].size();
   // Duplicate detection table: a power of two with at least four times as many slots as keys.
