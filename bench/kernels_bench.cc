@@ -21,6 +21,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -84,46 +85,26 @@ void SetLabel(benchmark::State& state, const Impl& impl) {
   state.SetLabel(impl.reference ? "reference" : ActiveTarget());
 }
 
-void BM_SparseAccumulate(benchmark::State& state, Impl impl, size_t n, bool cold,
-                         size_t kTableRows = 60000) {
-  ScopedTarget scoped(impl);
-  constexpr size_t kRowsPerCall = 120, kSets = 1024;
-  // Per shape: 61 MB at 60000 x 256.
-  static std::map<std::pair<size_t, size_t>, AlignedBuffer<float>> tables;
-  AlignedBuffer<float>& table = tables[{kTableRows, n}];
-  if (table.size() == 0) table = Random(kTableRows * n, 1, -0.1f, 0.1f);
-  std::mt19937 rng(2);
-  std::uniform_int_distribution<uint32_t> pick(0, kTableRows - 1);
-  std::vector<uint32_t> rows(kSets * kRowsPerCall);
-  for (auto& r : rows) r = pick(rng);
-  const auto weights = Random(kRowsPerCall, 3);
-  AlignedBuffer<float> out(n);
-  size_t set = 0;
-  for (auto _ : state) {
-    const uint32_t* ids = rows.data() + set * kRowsPerCall;
-    if (cold) set = (set + 1) % kSets;
-    if (impl.reference) {
-      reference::SparseAccumulate(table.data(), n, ids, weights.data(), kRowsPerCall, out.data(),
-                                  n);
-    } else {
-      SparseAccumulate(table.data(), n, ids, weights.data(), kRowsPerCall, out.data(), n);
-    }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(int64_t(state.iterations() * kRowsPerCall * n * sizeof(float)));
-  SetLabel(state, impl);
-}
-
-// As BM_SparseAccumulate over an int8 table with a scale per row.
-void BM_SparseAccumulateI8(benchmark::State& state, Impl impl, size_t n, bool cold,
+// The embedding bag over a table of `table_rows` rows of T (float, or int8 with a scale per
+// row): 120 rows per call, cycling through 1024 row sets when `cold` (so rows come from memory)
+// or repeating one set (cache-resident) otherwise.
+template <typename T>
+void SparseAccumulateBench(benchmark::State& state, Impl impl, size_t n, bool cold,
                            size_t table_rows) {
   ScopedTarget scoped(impl);
+  constexpr bool kInt8 = std::is_same_v<T, int8_t>;
   constexpr size_t kRowsPerCall = 120, kSets = 1024;
-  static std::map<std::pair<size_t, size_t>, AlignedBuffer<int8_t>> tables;  // 8 MB at 32768 x 256
-  AlignedBuffer<int8_t>& table = tables[{table_rows, n}];
-  if (table.size() == 0) table = RandomI8(table_rows * n, 1);
-  const auto row_scale = Random(table_rows, 4, 1e-3f, 1e-2f);
+  // Per shape: 61 MB of floats at 60000 x 256, 8 MB of int8 at 32768 x 256.
+  static std::map<std::pair<size_t, size_t>, AlignedBuffer<T>> tables;
+  AlignedBuffer<T>& table = tables[{table_rows, n}];
+  if (table.size() == 0) {
+    if constexpr (kInt8) {
+      table = RandomI8(table_rows * n, 1);
+    } else {
+      table = Random(table_rows * n, 1, -0.1f, 0.1f);
+    }
+  }
+  const auto row_scale = Random(table_rows, 4, 1e-3f, 1e-2f);  // int8 only
   std::mt19937 rng(2);
   std::uniform_int_distribution<uint32_t> pick(0, uint32_t(table_rows - 1));
   std::vector<uint32_t> rows(kSets * kRowsPerCall);
@@ -134,18 +115,28 @@ void BM_SparseAccumulateI8(benchmark::State& state, Impl impl, size_t n, bool co
   for (auto _ : state) {
     const uint32_t* ids = rows.data() + set * kRowsPerCall;
     if (cold) set = (set + 1) % kSets;
-    if (impl.reference) {
-      reference::SparseAccumulateI8(table.data(), n, row_scale.data(), ids, weights.data(),
-                                    kRowsPerCall, out.data(), n);
+    if constexpr (kInt8) {
+      (impl.reference ? reference::SparseAccumulateI8 : SparseAccumulateI8)(
+          table.data(), n, row_scale.data(), ids, weights.data(), kRowsPerCall, out.data(), n);
     } else {
-      SparseAccumulateI8(table.data(), n, row_scale.data(), ids, weights.data(), kRowsPerCall,
-                         out.data(), n);
+      (impl.reference ? reference::SparseAccumulate : SparseAccumulate)(
+          table.data(), n, ids, weights.data(), kRowsPerCall, out.data(), n);
     }
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(int64_t(state.iterations() * kRowsPerCall * n * sizeof(int8_t)));
+  state.SetBytesProcessed(int64_t(state.iterations() * kRowsPerCall * n * sizeof(T)));
   SetLabel(state, impl);
+}
+
+void BM_SparseAccumulate(benchmark::State& state, Impl impl, size_t n, bool cold,
+                         size_t table_rows = 60000) {
+  SparseAccumulateBench<float>(state, impl, n, cold, table_rows);
+}
+
+void BM_SparseAccumulateI8(benchmark::State& state, Impl impl, size_t n, bool cold,
+                           size_t table_rows) {
+  SparseAccumulateBench<int8_t>(state, impl, n, cold, table_rows);
 }
 
 void BM_Axpy(benchmark::State& state, Impl impl, size_t n) {

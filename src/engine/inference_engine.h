@@ -90,7 +90,7 @@ struct EngineStats {
   uint64_t rejected = 0;    // answered kOverloaded (queue full or shut down)
   uint64_t expired = 0;     // answered kDeadlineExceeded
   uint64_t cancelled = 0;   // answered kCancelled
-  uint64_t batches = 0;     // micro-batches taken by workers
+  uint64_t batches = 0;     // micro-batches taken by workers (TryComputeInline counts as one)
   uint64_t queue_depth = 0; // requests waiting right now
   uint64_t model_version = 0;
   uint64_t reloads_failed = 0;

@@ -154,6 +154,12 @@ struct Gate {
     open = true;
     cv.notify_all();
   }
+  // Submits a request whose callback waits on this gate and returns once a worker is stuck in
+  // it: with one worker, everything submitted next stays queued until Open().
+  void Block(InferenceEngine& engine) {
+    engine.Submit("rain", {}, [this](InferenceResult&&) { Wait(); });
+    AwaitEntered();
+  }
 };
 
 TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
@@ -163,8 +169,7 @@ TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
   eo.queue_capacity = 4;
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();  // the worker is stuck in the callback; the queue is empty
+  gate.Block(engine);  // the worker is stuck in the callback; the queue is empty
   std::vector<std::future<InferenceResult>> queued;
   for (int i = 0; i < 4; ++i) queued.push_back(engine.Submit("song"));
   auto rejected = engine.Submit("song");
@@ -204,8 +209,7 @@ TEST(EngineTest, InlineComputationOnlyWhenNothingIsQueued) {
   EXPECT_EQ(engine.TryComputeInline("rain", cancelled)->status.code(), StatusCode::kCancelled);
   // Something queued behind a busy worker: no overtaking, the caller must Submit.
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();
+  gate.Block(engine);
   auto queued = engine.Submit("song");
   EXPECT_FALSE(engine.TryComputeInline("song playlist", o).has_value());
   gate.Open();
@@ -250,8 +254,7 @@ TEST(EngineTest, ExpiredRequestsAreNotComputed) {
 
   // A deadline that passes while the request waits behind a blocked worker.
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();
+  gate.Block(engine);
   RequestOptions soon;
   soon.deadline = std::chrono::steady_clock::now() + 20ms;
   auto f = engine.Submit("rain", soon);
@@ -275,8 +278,7 @@ TEST(EngineTest, CancelledRequestsAreNotComputed) {
   eo.max_batch = 1;
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();
+  gate.Block(engine);
   RequestOptions o;
   o.cancel = CancelToken::Make();
   auto a = engine.Submit("rain", o);
@@ -296,8 +298,7 @@ TEST(EngineTest, ShutdownDrainsEveryQueuedRequest) {
   eo.max_batch = 3;
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();
+  gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
   for (int i = 0; i < 20; ++i) fs.push_back(engine.Submit("playlist album"));
   std::thread opener([&] {
@@ -322,8 +323,7 @@ TEST(EngineTest, ShutdownCanCancelQueuedRequests) {
   eo.max_batch = 1;
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
-  engine.Submit("rain", {}, [&](InferenceResult&&) { gate.Wait(); });
-  gate.AwaitEntered();
+  gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
   for (int i = 0; i < 5; ++i) fs.push_back(engine.Submit("rain"));
   std::thread opener([&] {
