@@ -9,11 +9,10 @@
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
+#include "engine/tiny_model_testing.h"
 #include "model/model_io.h"
-#include "model/trainer.h"
 #include "server/http_server.h"
 #include "server/inference_service.h"
 
@@ -25,29 +24,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using json = nlohmann::json;
 
-const std::vector<std::vector<std::string>> kKeywords = {
-    {"weather", "rain", "forecast", "sunny", "umbrella", "snow"},
-    {"song", "music", "playlist", "album", "track", "band"},
-    {"alarm", "wake", "snooze", "clock", "morning", "timer"},
-};
-
 Model TinyModel(const std::vector<std::string>& labels) {
-  std::mt19937 rng(7);
-  Dataset ds;
-  for (size_t i = 0; i < 90; ++i) {
-    const size_t c = i % 3;
-    std::string text;
-    for (int w = 0; w < 3; ++w) text += (w ? " " : "") + kKeywords[c][rng() % 6];
-    ds.examples.push_back({text, {labels[c]}, i + 1});
-  }
-  TrainOptions o;
-  o.hidden = {16};
-  o.max_epochs = 4;
-  o.lr = 0.02f;
-  o.threads = 1;
-  o.valid_fraction = 0;
-  o.featurizer.num_buckets = 1u << 12;
-  auto m = Train(ds, nullptr, o, nullptr);
+  auto m = fastintent::testing::TrainTinyKeywordModel(labels);
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::move(m).value();
 }

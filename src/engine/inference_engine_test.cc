@@ -7,50 +7,22 @@
 
 #include <atomic>
 #include <cstdio>
-#include <random>
 #include <string>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
+#include "engine/tiny_model_testing.h"
 #include "model/model_io.h"
-#include "model/trainer.h"
 
 namespace fastintent {
 namespace {
 
 using namespace std::chrono_literals;
 
-const std::vector<std::vector<std::string>> kKeywords = {
-    {"weather", "rain", "forecast", "sunny", "umbrella", "snow"},
-    {"song", "music", "playlist", "album", "track", "band"},
-    {"alarm", "wake", "snooze", "clock", "morning", "timer"},
-};
-
-Dataset Synthetic(const std::vector<std::string>& labels, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Dataset ds;
-  for (size_t i = 0; i < 30 * labels.size(); ++i) {
-    const size_t c = i % labels.size();
-    std::string text;
-    for (int w = 0; w < 3; ++w) text += (w ? " " : "") + kKeywords[c][rng() % kKeywords[c].size()];
-    ds.examples.push_back({text, {labels[c]}, i + 1});
-  }
-  return ds;
-}
-
-// A tiny model trained in-test; `labels` names the three keyword classes (so two models can be
-// told apart by their label names).
+// A tiny model trained in-test; `labels` names the three keyword classes.
 std::shared_ptr<const Model> TinyModel(const std::vector<std::string>& labels) {
-  TrainOptions o;
-  o.hidden = {16};
-  o.max_epochs = 4;
-  o.patience = 4;
-  o.lr = 0.02f;
-  o.threads = 1;
-  o.valid_fraction = 0;
-  o.featurizer.num_buckets = 1u << 12;
-  auto m = Train(Synthetic(labels, 7), nullptr, o, nullptr);
+  auto m = testing::TrainTinyKeywordModel(labels);
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::make_shared<const Model>(std::move(m).value());
 }
@@ -159,6 +131,16 @@ struct Gate {
   void Block(InferenceEngine& engine) {
     engine.Submit("rain", {}, [this](InferenceResult&&) { Wait(); });
     AwaitEntered();
+  }
+  // Shuts `engine` down while its worker is held here, opening the gate 10 ms later from
+  // another thread (Shutdown itself waits for the worker).
+  void ShutdownThenOpen(InferenceEngine& engine, InferenceEngine::ShutdownMode mode) {
+    std::thread opener([this] {
+      std::this_thread::sleep_for(10ms);
+      Open();
+    });
+    engine.Shutdown(mode);
+    opener.join();
   }
 };
 
@@ -301,12 +283,8 @@ TEST(EngineTest, ShutdownDrainsEveryQueuedRequest) {
   gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
   for (int i = 0; i < 20; ++i) fs.push_back(engine.Submit("playlist album"));
-  std::thread opener([&] {
-    std::this_thread::sleep_for(10ms);
-    gate.Open();
-  });
-  engine.Shutdown();  // returns only after every queued request was answered
-  opener.join();
+  // Shutdown returns only after every queued request was answered.
+  gate.ShutdownThenOpen(engine, InferenceEngine::ShutdownMode::kDrain);
   for (auto& f : fs) {
     ASSERT_EQ(f.wait_for(0s), std::future_status::ready);
     EXPECT_EQ(LabelOf(f.get()), "music");
@@ -326,12 +304,7 @@ TEST(EngineTest, ShutdownCanCancelQueuedRequests) {
   gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
   for (int i = 0; i < 5; ++i) fs.push_back(engine.Submit("rain"));
-  std::thread opener([&] {
-    std::this_thread::sleep_for(10ms);
-    gate.Open();
-  });
-  engine.Shutdown(InferenceEngine::ShutdownMode::kCancelQueued);
-  opener.join();
+  gate.ShutdownThenOpen(engine, InferenceEngine::ShutdownMode::kCancelQueued);
   for (auto& f : fs) EXPECT_EQ(f.get().status.code(), StatusCode::kCancelled);
 }
 
@@ -415,7 +388,7 @@ TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
     threads.emplace_back([&, t] {
       std::vector<std::future<InferenceResult>> fs;
       for (int i = 0; i < kPerThread; ++i) {
-        const std::string text = kKeywords[(t + i) % 3][i % 6];
+        const std::string text = testing::Keywords()[(t + i) % 3][i % 6];
         if (i % 2) {
           engine.Submit(text, {}, [&](InferenceResult&& r) {
             callbacks.fetch_add(1);
