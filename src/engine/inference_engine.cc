@@ -62,22 +62,10 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
   };
   thread_local Local local;
   submitted_.fetch_add(1, std::memory_order_relaxed);
-  const Clock::time_point start = Clock::now();
-  InferenceResult result;
   WorkerStats& stats = inline_stats_;
   stats.batches.fetch_add(1, std::memory_order_relaxed);
   stats.batch_size.Record(1);
   stats.queue_wait.Record(0);
-  if (options.cancel && options.cancel->cancelled()) {
-    result.status = Status(StatusCode::kCancelled, "request cancelled");
-    stats.cancelled.fetch_add(1, std::memory_order_relaxed);
-    return result;
-  }
-  if (options.deadline <= start) {
-    result.status = Status(StatusCode::kDeadlineExceeded, "deadline passed before submission");
-    stats.expired.fetch_add(1, std::memory_order_relaxed);
-    return result;
-  }
   std::shared_ptr<const Model> current;
   uint64_t version;
   {
@@ -90,20 +78,42 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
     local.version = version;
     local.session = current->NewSession();
   }
-  const Model& model = *current;
-  result.status = model.Probabilities(text, &local.session);
-  if (result.status.ok()) {
-    model.Decide(local.session.probs, options.k, options.threshold, &result.labels);
-    if (options.want_probabilities) result.probabilities = local.session.probs;
-    stats.completed.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    stats.failed.fetch_add(1, std::memory_order_relaxed);
+  Clock::time_point now = Clock::now();
+  InferenceResult result = Compute(text, options, std::move(current), version, &local.session,
+                                   "deadline passed before submission", &now, &stats);
+  if (result.model) stats.end_to_end.Record(result.compute_ns);
+  return result;
+}
+
+InferenceResult InferenceEngine::Compute(const std::string& text, const RequestOptions& o,
+                                         std::shared_ptr<const Model> model, uint64_t version,
+                                         Session* session, const char* late, Clock::time_point* now,
+                                         WorkerStats* stats) {
+  InferenceResult result;
+  if (o.cancel && o.cancel->cancelled()) {
+    result.status = Status(StatusCode::kCancelled, "request cancelled");
+    stats->cancelled.fetch_add(1, std::memory_order_relaxed);
+    return result;
   }
-  result.model = std::move(current);
+  if (o.deadline <= *now) {
+    result.status = Status(StatusCode::kDeadlineExceeded, late);
+    stats->expired.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+  const Clock::time_point start = *now;
+  result.status = model->Probabilities(text, session);
+  if (result.status.ok()) {
+    model->Decide(session->probs, o.k, o.threshold, &result.labels);
+    if (o.want_probabilities) result.probabilities = session->probs;
+    stats->completed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    stats->failed.fetch_add(1, std::memory_order_relaxed);
+  }
+  result.model = std::move(model);
   result.model_version = version;
-  result.compute_ns = NanosBetween(start, Clock::now());
-  stats.compute.Record(result.compute_ns);
-  stats.end_to_end.Record(result.compute_ns);
+  *now = Clock::now();
+  result.compute_ns = NanosBetween(start, *now);
+  stats->compute.Record(result.compute_ns);
   return result;
 }
 
@@ -194,34 +204,15 @@ void InferenceEngine::WorkerLoop(int index) {
     Clock::time_point now = taken;
     for (Request& r : batch) {
       InferenceResult result;
-      result.queue_ns = NanosBetween(r.submitted, taken);
-      stats.queue_wait.Record(result.queue_ns);
       if (!drain) {
         result.status = Status(StatusCode::kCancelled, "engine shut down before the request was computed");
         stats.cancelled.fetch_add(1, std::memory_order_relaxed);
-      } else if (r.options.cancel && r.options.cancel->cancelled()) {
-        result.status = Status(StatusCode::kCancelled, "request cancelled");
-        stats.cancelled.fetch_add(1, std::memory_order_relaxed);
-      } else if (r.options.deadline <= now) {
-        result.status = Status(StatusCode::kDeadlineExceeded, "deadline passed while queued");
-        stats.expired.fetch_add(1, std::memory_order_relaxed);
       } else {
-        const Clock::time_point start = now;
-        result.status = model->Probabilities(r.text, &session);
-        if (result.status.ok()) {
-          model->Decide(session.probs, r.options.k, r.options.threshold, &result.labels);
-          if (r.options.want_probabilities) result.probabilities = session.probs;
-          stats.completed.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          stats.failed.fetch_add(1, std::memory_order_relaxed);
-        }
-        result.model = model;
-        result.model_version = version;
-        now = Clock::now();
-        result.compute_ns = NanosBetween(start, now);
-        stats.compute.Record(result.compute_ns);
-        stats.end_to_end.Record(NanosBetween(r.submitted, now));
+        result = Compute(r.text, r.options, model, version, &session, "deadline passed while queued", &now, &stats);
+        if (result.model) stats.end_to_end.Record(NanosBetween(r.submitted, now));
       }
+      result.queue_ns = NanosBetween(r.submitted, taken);
+      stats.queue_wait.Record(result.queue_ns);
       Answer(r, std::move(result));
     }
     batch.clear();

@@ -159,6 +159,14 @@ class InferenceEngine {
 
   void Enqueue(Request&& r);
   void WorkerLoop(int index);
+  // The per-text step of the workers and of TryComputeInline, checked at *now: kCancelled, or
+  // kDeadlineExceeded with message `late`, without computing; else `model`'s answer (with
+  // result.model set) and *now moved to the end of the computation. Counts the outcome and the
+  // compute time in *stats.
+  static InferenceResult Compute(const std::string& text, const RequestOptions& o,
+                                 std::shared_ptr<const Model> model, uint64_t version,
+                                 Session* session, const char* late, Clock::time_point* now,
+                                 WorkerStats* stats);
   void Answer(Request& r, InferenceResult&& result);
   void CancelAll(std::deque<Request>* queue);
 
