@@ -569,6 +569,7 @@ TEST_F(CliTest, Inspect) {
   EXPECT_EQ(j["format_version"], 1);
   EXPECT_EQ(j["file_bytes"].get<uintmax_t>(), std::filesystem::file_size(model));
   EXPECT_EQ(j["featurizer"]["num_buckets"], 65536);
+  EXPECT_EQ(j["featurizer"]["char_tf"], "token");  // the default
   EXPECT_GT(j["vocabulary_rows"].get<int>(), 50);
   EXPECT_GT(j["parameters"].get<int>(), 16 * 50);
   EXPECT_EQ(j["metadata"]["seed"], 1);
@@ -576,6 +577,23 @@ TEST_F(CliTest, Inspect) {
   EXPECT_EQ(j["metadata"]["train_examples"], 120);
   EXPECT_EQ(j["metadata"]["valid_examples"], 120);
   EXPECT_EQ(j["metadata"]["trained_on"], Path("intents.jsonl"));
+}
+
+TEST_F(CliTest, CharTfTextTrainsAPerTextModel) {
+  const std::string data = Write("intents.jsonl", ToJsonl(IntentRows(), false));
+  std::vector<std::string> args = TrainArgs(data, Path("per-text.fim"));
+  args.insert(args.end(), {"--char-tf", "text"});
+  Result r = Run(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Run({"inspect", "--json", Path("per-text.fim")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["featurizer"]["char_tf"], "text");
+  r = Run({"predict", "-m", Path("per-text.fim"), "--threshold", "0", "will it snow tonight"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find(' ')), "weather") << r.out;
+  args = TrainArgs(data, Path("bad.fim"));
+  args.insert(args.end(), {"--char-tf", "word"});
+  EXPECT_NE(Run(args).code, 0);
 }
 
 TEST_F(CliTest, QuantizeExportsAnInt8ModelThatAnswersLikeTheFloatOne) {

@@ -38,7 +38,7 @@ int Run(const InspectArgs& a) {
       {"vocabulary_rows", m.network().num_rows},
       {"parameters", m.network().ParameterCount()},
       {"featurizer", {{"num_buckets", c.num_buckets}, {"word_ngrams", c.word_ngrams}, {"char_min", c.char_min},
-                      {"char_max", c.char_max}, {"min_df", c.min_df}}},
+                      {"char_max", c.char_max}, {"min_df", c.min_df}, {"char_tf", CharTfName(c.char_tf)}}},
   };
   auto mj = nlohmann::json::parse(meta, nullptr, false);
   if (!meta.empty() && !mj.is_discarded()) j["metadata"] = mj;
@@ -53,8 +53,8 @@ int Run(const InspectArgs& a) {
   std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n", m.network().num_rows,
               hidden.dump().c_str(), m.network().num_labels, m.network().ParameterCount(),
               PrecisionName(m.network().precision));
-  std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams, min_df %u\n", c.num_buckets, c.word_ngrams,
-              c.char_min, c.char_max, c.min_df);
+  std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n", c.num_buckets,
+              c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
   if (j.contains("metadata")) std::printf("metadata        %s\n", j["metadata"].dump().c_str());
   std::printf("labels         ");
   for (const std::string& l : m.labels()) std::printf(" %s", l.c_str());

@@ -145,6 +145,10 @@ void AddTrain(CLI::App& root, int* exit_code) {
   c->add_option("--word-ngrams", a->opt.featurizer.word_ngrams, "Longest word n-gram (1-3)")->capture_default_str();
   c->add_option("--char-ngrams", a->char_ngrams, "Character n-gram range MIN-MAX within words, or 0 for none")->capture_default_str();
   c->add_option("--min-df", a->opt.featurizer.min_df, "Drop features seen in fewer training texts")->capture_default_str();
+  c->add_option("--char-tf", a->opt.featurizer.char_tf,
+                "Count character n-grams per token (each word's contribution can then be cached at inference) or per text")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, CharTf>{{"token", CharTf::kPerToken}, {"text", CharTf::kPerText}}))
+      ->default_str("token");
   c->add_flag("--refit", a->opt.refit, "After early stopping, retrain on DATA + VALID for the chosen number of epochs");
   c->add_flag("!--no-average", a->opt.average_weights, "Keep the best single epoch's weights instead of the running average of epochs 2..");
   c->add_option("--seed", a->opt.seed, "Random seed (training is deterministic for a seed and thread count)")->capture_default_str();

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -109,9 +110,17 @@ size_t Network::ParameterCount() const {
   return n;
 }
 
+namespace {
+uint64_t NextModelId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 Model::Model(Featurizer featurizer, Network network, std::vector<std::string> labels,
              OutputKind kind, float threshold, std::string oos_label)
-    : featurizer_(std::move(featurizer)),
+    : id_(NextModelId()),
+      featurizer_(std::move(featurizer)),
       network_(std::move(network)),
       labels_(std::move(labels)),
       kind_(kind),
@@ -134,17 +143,40 @@ Session Model::NewSession() const {
 
 void ForwardLogits(const Network& net, const FeatureVector& x,
                    std::vector<AlignedBuffer<float>>* acts, float* logits,
-                   AlignedBuffer<int16_t>* quantized) {
+                   AlignedBuffer<int16_t>* quantized, TokenSums* sums) {
   float* h = (*acts)[0].data();
   const size_t w0 = net.stride0();
   std::memset(h, 0, w0 * sizeof(float));
   const bool int8 = net.precision == Precision::kInt8;
-  if (int8) {
-    kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
-                                x.rows.data(), x.weights.data(), x.rows.size(), h, w0);
+  // out += sum_k weights[k] * E[rows[k]] for k in [begin, end).
+  const auto accumulate = [&](const float* weights, size_t begin, size_t end, float* out) {
+    if (int8) {
+      kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
+                                  x.rows.data() + begin, weights + begin, end - begin, out, w0);
+    } else {
+      kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data() + begin, weights + begin,
+                                end - begin, out, w0);
+    }
+  };
+  if (sums == nullptr || x.spans.empty()) {
+    accumulate(x.weights.data(), 0, x.rows.size(), h);
   } else {
-    kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data(), x.weights.data(),
-                              x.rows.size(), h, w0);
+    accumulate(x.weights.data(), 0, x.spans.front().begin, h);  // the word group comes first
+    for (const CharSpan& span : x.spans) {
+      if (span.len == 0) {
+        accumulate(x.weights.data(), span.begin, span.end, h);
+        continue;
+      }
+      const size_t slot = span.hash & (TokenSums::kSlots - 1);
+      TokenSums::Key& key = sums->keys[slot];
+      float* sum = sums->sums.data() + slot * w0;
+      if (key.len != span.len || key.bytes[0] != span.key[0] || key.bytes[1] != span.key[1]) {
+        std::memset(sum, 0, w0 * sizeof(float));
+        accumulate(x.unscaled.data(), span.begin, span.end, sum);
+        key = {{span.key[0], span.key[1]}, span.len};
+      }
+      kernels::Axpy(x.char_scale, sum, h, w0);
+    }
   }
   if (net.layers.empty()) {
     for (uint32_t j = 0; j < net.num_labels; ++j) logits[j] = h[j] + net.embedding_bias[j];
@@ -177,7 +209,16 @@ Status Model::Probabilities(std::string_view text, Session* s) const {
                                         : "no known words or characters in the text");
   }
   s->probs.resize(labels_.size());
-  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized);
+  TokenSums* sums = nullptr;
+  if (featurizer_.config().char_tf == CharTf::kPerToken) {
+    sums = &s->token_sums;
+    if (sums->owner != id_) {
+      sums->keys.assign(TokenSums::kSlots, TokenSums::Key{{0, 0}, 0});
+      sums->sums.Resize(TokenSums::kSlots * network_.stride0());
+      sums->owner = id_;
+    }
+  }
+  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized, sums);
   if (kind_ == OutputKind::kSoftmax) {
     kernels::Softmax(s->probs.data(), s->probs.size());
   } else {

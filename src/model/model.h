@@ -90,11 +90,28 @@ Network QuantizeNetwork(const Network& net);
 // or less when cols * 128 * 32767 could overflow the kernels' int32 sums.
 float ActivationRange(size_t cols);
 
+// A session's first-layer sums of recent tokens, for featurizers that count character TF per
+// token (CharTf::kPerToken): a token's character entries depend on the token alone, so the
+// embedding rows they select are summed once per session instead of once per text. Entry i holds
+// sum_k unscaled[k] * E[rows[k]] over the entries of the token keys[i] (len 0: empty);
+// direct-mapped on CharSpan::hash. All entries belong to the model whose id() is `owner`.
+struct TokenSums {
+  static constexpr size_t kSlots = 2048;  // x the first layer's width in floats: 2 MB at 256
+  struct Key {
+    uint64_t bytes[2];
+    uint32_t len;
+  };
+  uint64_t owner = 0;
+  std::vector<Key> keys;
+  AlignedBuffer<float> sums;  // kSlots x stride0
+};
+
 // Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
 // makes a prediction allocation-free once warm.
 struct Session {
   FeaturizerScratch featurizer;
   FeatureVector features;
+  TokenSums token_sums;
   std::vector<AlignedBuffer<float>> activations;  // one per layer output
   AlignedBuffer<int16_t> quantized;               // int8 models: int16 copy of a layer input
   std::vector<float> probs;
@@ -134,8 +151,11 @@ class Model {
   const std::string& oos_label() const { return oos_label_; }
   // Index of `name` in labels(), or -1.
   int LabelIndex(std::string_view name) const;
+  // Different for every constructed Model (never 0); what a Session's caches are keyed on.
+  uint64_t id() const { return id_; }
 
  private:
+  uint64_t id_;
   Featurizer featurizer_;
   Network network_;
   std::vector<std::string> labels_;
@@ -148,9 +168,12 @@ class Model {
 // `acts` must have been shaped by Session (one buffer per layer). Writes logits to `logits`.
 // Int8 networks also need `quantized` (shaped by Session): each dense layer's input is
 // quantised to int16 (QuantizeI16 with ActivationRange) and multiplied exactly in integers.
+// With `sums` (kSlots keys and sums, for this network) and x.spans, the character entries of
+// keyed tokens are taken as char_scale * their cached sum (filled on a miss); the result equals
+// the plain sum over x's entries up to float rounding.
 void ForwardLogits(const Network& net, const FeatureVector& x,
                    std::vector<AlignedBuffer<float>>* acts, float* logits,
-                   AlignedBuffer<int16_t>* quantized = nullptr);
+                   AlignedBuffer<int16_t>* quantized = nullptr, TokenSums* sums = nullptr);
 
 // A copy of `model` whose network is QuantizeNetwork(model.network()) (an int8 model is copied
 // as it is). Featuriser, labels and calibrated threshold are kept.

@@ -63,9 +63,10 @@ Status BadSection(const ByteSource& src, const std::string& section, const std::
 }
 
 Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
-  if (len != 7 * 4) return BadSection(*src, "featurizer", "wrong size " + std::to_string(len));
+  // 28 bytes: written before char_tf existed, which means CharTf::kPerText.
+  if (len != 7 * 4 && len != 8 * 4) return BadSection(*src, "featurizer", "wrong size " + std::to_string(len));
   FeaturizerConfig c;
-  uint32_t hash, tok;
+  uint32_t hash, tok, char_tf = uint32_t(CharTf::kPerText);
   FI_RETURN_IF_ERROR(src->U32(&c.num_buckets, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&c.word_ngrams, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&c.char_min, "featurizer"));
@@ -73,6 +74,8 @@ Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
   FI_RETURN_IF_ERROR(src->U32(&c.min_df, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&hash, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&tok, "featurizer"));
+  if (len == 8 * 4) FI_RETURN_IF_ERROR(src->U32(&char_tf, "featurizer"));
+  c.char_tf = CharTf(char_tf);
   // Judged by CheckFeaturizer once the section checksum has been verified, so that a corrupted
   // byte is reported as corruption rather than as a featuriser from a newer build.
   p->config = c;
@@ -86,6 +89,8 @@ Status CheckFeaturizer(const ByteSource& src, const Parts& p) {
     return Unimplemented(src.name() + ": unknown feature hash id " + std::to_string(p.hash_id));
   if (p.tokenizer_id != kTokenizerV1)
     return Unimplemented(src.name() + ": unknown tokenizer id " + std::to_string(p.tokenizer_id));
+  if (uint32_t(p.config->char_tf) > uint32_t(CharTf::kPerToken))
+    return Unimplemented(src.name() + ": unknown char_tf " + std::to_string(uint32_t(p.config->char_tf)));
   Status v = p.config->Validate();
   if (!v.ok()) return BadSection(src, "featurizer", v.message());
   return Status::Ok();
@@ -266,6 +271,8 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
   const FeaturizerConfig& c = m.featurizer().config();
   ByteWriter f;
   for (uint32_t v : {c.num_buckets, c.word_ngrams, c.char_min, c.char_max, c.min_df, kHashFnv1a64Mod, kTokenizerV1}) f.U32(v);
+  // Per-text models keep the 28-byte form, so builds that predate char_tf still read them.
+  if (c.char_tf != CharTf::kPerText) f.U32(uint32_t(c.char_tf));
   AppendSection(&file, "featurizer", f.data());
 
   ByteWriter l;

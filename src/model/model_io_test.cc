@@ -244,6 +244,7 @@ void ExpectSameModel(const Model& a, const Model& b) {
   EXPECT_EQ(ca.char_min, cb.char_min);
   EXPECT_EQ(ca.char_max, cb.char_max);
   EXPECT_EQ(ca.min_df, cb.min_df);
+  EXPECT_EQ(ca.char_tf, cb.char_tf);
   EXPECT_EQ(a.featurizer().vocab().buckets(), b.featurizer().vocab().buckets());
   EXPECT_EQ(a.featurizer().vocab().idf(), b.featurizer().vocab().idf());
   EXPECT_EQ(a.featurizer().vocab().num_buckets(), b.featurizer().vocab().num_buckets());
@@ -314,9 +315,9 @@ TEST(ModelFormatTest, LayoutMatchesTheSpec) {
                                                                 "\x53\x3A\xE6\x94",
                                                                 31));
 
-  // featurizer: 7 x u32.
+  // featurizer: 8 x u32.
   const std::string& f = sections.at(0).payload;
-  ASSERT_EQ(f.size(), 28u);
+  ASSERT_EQ(f.size(), 32u);
   EXPECT_EQ(GetU32(f, 0), 4096u);  // num_buckets
   EXPECT_EQ(GetU32(f, 4), 2u);     // word_ngrams
   EXPECT_EQ(GetU32(f, 8), 2u);     // char_min
@@ -324,6 +325,7 @@ TEST(ModelFormatTest, LayoutMatchesTheSpec) {
   EXPECT_EQ(GetU32(f, 16), 1u);    // min_df
   EXPECT_EQ(GetU32(f, 20), 1u);    // hash id: FNV-1a 64 mod num_buckets
   EXPECT_EQ(GetU32(f, 24), 1u);    // tokenizer id
+  EXPECT_EQ(GetU32(f, 28), 1u);    // char_tf: per token
 
   // labels: kind, count, strings, oos label.
   std::string expect_labels = U32(0) + U32(4);
@@ -588,7 +590,23 @@ class SectionErrorTest : public ::testing::Test {
 
 TEST_F(SectionErrorTest, FeaturizerWrongSize) {
   Payload("featurizer") += U32(0);
-  Expect(StatusCode::kDataLoss, "model.fim: section 'featurizer': wrong size 32");
+  Expect(StatusCode::kDataLoss, "model.fim: section 'featurizer': wrong size 36");
+  Payload("featurizer").resize(24);
+  Expect(StatusCode::kDataLoss, "model.fim: section 'featurizer': wrong size 24");
+}
+
+TEST_F(SectionErrorTest, FeaturizerUnknownCharTf) {
+  PutU32(&Payload("featurizer"), 28, 2);
+  Expect(StatusCode::kUnimplemented, "model.fim: unknown char_tf 2");
+}
+
+TEST_F(SectionErrorTest, FeaturizerWithoutCharTfIsPerText) {
+  Payload("featurizer").resize(28);  // as written before the field existed
+  auto m = FromBytes(Assemble(sections_));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m.value()->featurizer().config().char_tf, CharTf::kPerText);
+  // And a per-text model is written in that form again.
+  EXPECT_EQ(Split(SerializeModel(*m.value(), "")).at(0).payload.size(), 28u);
 }
 
 TEST_F(SectionErrorTest, FeaturizerUnknownHash) {

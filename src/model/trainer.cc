@@ -455,17 +455,23 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
   const uint32_t rows = uint32_t(featurizer.vocab().size());
   if (rows == 0) return InvalidArgument("training texts have no features");
   {
+    // Training reads rows and weights only: the per-token spans serve inference's caches.
+    const auto encode = [&featurizer](const std::string& text, FeaturizerScratch* scratch, FeatureVector* x) {
+      featurizer.Featurize(text, scratch, x);
+      std::vector<CharSpan>().swap(x->spans);
+      std::vector<float>().swap(x->unscaled);
+    };
     const uint32_t nt = std::max(1u, o.threads);
 #pragma omp parallel num_threads(nt)
     {
       FeaturizerScratch scratch;
 #pragma omp for schedule(static)
       for (long i = 0; i < long(train_enc.size()); ++i)
-        featurizer.Featurize(train.examples[size_t(i)].text, &scratch, &train_enc[size_t(i)].x);
+        encode(train.examples[size_t(i)].text, &scratch, &train_enc[size_t(i)].x);
       if (have_valid) {
 #pragma omp for schedule(static)
         for (long i = 0; i < long(valid_enc.size()); ++i)
-          featurizer.Featurize(valid->examples[size_t(i)].text, &scratch, &valid_enc[size_t(i)].x);
+          encode(valid->examples[size_t(i)].text, &scratch, &valid_enc[size_t(i)].x);
       }
     }
   }

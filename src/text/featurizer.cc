@@ -16,6 +16,9 @@ Status FeaturizerConfig::Validate() const {
     return InvalidArgument("char n-gram range must satisfy 1 <= min <= max <= 8, got " +
                            std::to_string(char_min) + ".." + std::to_string(char_max));
   if (min_df < 1) return InvalidArgument("min_df must be >= 1");
+  if (char_tf != CharTf::kPerText && char_tf != CharTf::kPerToken)
+    return InvalidArgument("char_tf must be 0 (per text) or 1 (per token), got " +
+                           std::to_string(uint32_t(char_tf)));
   return Status::Ok();
 }
 
@@ -333,6 +336,7 @@ struct SublinearTf {
   }
   float operator()(uint32_t tf) const { return tf < kSize ? value[tf] : 1.0f + std::log(float(tf)); }
 };
+const SublinearTf sublinear;
 
 // On x86-64 a second copy compiled for CPUs with POPCNT (all made since ~2009; not in the
 // baseline ISA) is picked at load time: the vocabulary's rank queries become one instruction.
@@ -344,12 +348,66 @@ struct SublinearTf {
 #define FI_POPCNT_CLONES
 #endif
 
+// Where a short ASCII token's entry in the scratch's token cache lives, and its key.
+struct TokenSlot {
+  FeaturizerScratch::CachedToken* entry;  // null: the token is not cached (too long, not ASCII)
+  uint64_t key[2];
+  uint32_t hash;
+  bool hit;  // entry already holds this token
+};
+
+__attribute__((always_inline)) inline TokenSlot FindToken(const FeaturizerConfig& c, FeaturizerScratch* s,
+                                                          size_t ti) {
+  TokenSlot t{nullptr, {0, 0}, 0, false};
+  const uint32_t* tok_off = s->token_off.data();
+  const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
+  const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
+  if (nbytes != ncp || nbytes > FeaturizerScratch::kCachedTokenBytes ||
+      CharKeyBound(c, ncp) > FeaturizerScratch::kCachedTokenRows)
+    return t;
+  std::memcpy(t.key, s->utf8.data() + tok_off[ti], nbytes);
+  uint64_t h = (t.key[0] * 0x9E3779B97F4A7C15ull) ^ ((t.key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
+  h ^= h >> 29;
+  t.hash = uint32_t(h);
+  t.entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
+  t.hit = t.entry->len == nbytes && t.entry->key[0] == t.key[0] && t.entry->key[1] == t.key[1];
+  return t;
+}
+
+// Empties the token cache unless it was filled for this vocabulary and configuration.
+void PrepareTokenCache(const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s) {
+  const uint64_t packed_config = uint64_t(c.char_tf) << 48 | uint64_t(c.num_buckets) << 16 |
+                                 uint64_t(c.char_min) << 8 | c.char_max;
+  if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
+      s->token_cache_owner != vocab.id() || s->token_cache_config != packed_config) {
+    s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, FeaturizerScratch::CachedToken{});
+    s->token_cache_owner = vocab.id();
+    s->token_cache_config = packed_config;
+  }
+}
+
+// Writes the known rows of token ti's character keys, in key order, to s->token_keys and
+// returns how many.
+size_t TokenCharRows(const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s, size_t ti,
+                     size_t first_cp) {
+  const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
+  Appender<uint32_t> keys(&s->token_keys, CharKeyBound(c, ncp));
+  TokenCharKeys(c, BucketMap(c.num_buckets), s, ti, first_cp, &keys);
+  uint32_t* k = s->token_keys.data();
+  size_t known = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint32_t row = vocab.RowOf(k[i]);
+    k[known] = row;
+    known += row != Vocabulary::kNoRow;
+  }
+  return known;
+}
+
 // Leaves in s->buckets[kCharGroup] the known rows of the character keys of the tokens WordKeys
 // left in `s`, in key order (unknown keys dropped). A short ASCII token's rows come from the
 // scratch's token cache, filled on a miss. Inlined into Featurize (and so into its POPCNT clone).
 __attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, const Vocabulary& vocab,
                                                     FeaturizerScratch* s) {
-  using Cached = FeaturizerScratch::CachedToken;
   const auto& toks = s->tok.tokens;
   size_t bound = 0;
   for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
@@ -358,56 +416,132 @@ __attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, c
     char_rows.Finish();
     return;
   }
-  const uint64_t packed_config = uint64_t(c.num_buckets) << 16 | uint64_t(c.char_min) << 8 | c.char_max;
-  if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
-      s->token_cache_owner != vocab.id() || s->token_cache_config != packed_config) {
-    s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, Cached{{0, 0}, 0, 0, {}});
-    s->token_cache_owner = vocab.id();
-    s->token_cache_config = packed_config;
-  }
-  const BucketMap bucket(c.num_buckets);
-  const uint32_t* tok_off = s->token_off.data();
+  PrepareTokenCache(c, vocab, s);
   size_t first_cp = 0;
   for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
-    const size_t ncp = toks[ti].end - toks[ti].begin;
-    const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
-    const size_t key_bound = CharKeyBound(c, ncp);
-    Cached* entry = nullptr;
-    uint64_t key[2] = {0, 0};
-    if (nbytes == ncp && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
-        key_bound <= FeaturizerScratch::kCachedTokenRows) {
-      std::memcpy(key, s->utf8.data() + tok_off[ti], nbytes);
-      uint64_t h = (key[0] * 0x9E3779B97F4A7C15ull) ^ ((key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
-      h ^= h >> 29;
-      entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
-      if (entry->len == nbytes && entry->key[0] == key[0] && entry->key[1] == key[1]) {
-        for (uint32_t i = 0; i < entry->count; ++i) char_rows(entry->rows[i]);
-        continue;
-      }
+    const TokenSlot t = FindToken(c, s, ti);
+    if (t.hit) {
+      for (uint32_t i = 0; i < t.entry->count; ++i) char_rows(t.entry->rows[i]);
+      continue;
     }
-    Appender<uint32_t> keys(&s->token_keys, key_bound);
-    TokenCharKeys(c, bucket, s, ti, first_cp, &keys);
-    const size_t begin = char_rows.size();
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const uint32_t row = vocab.RowOf(s->token_keys[i]);
-      if (row != Vocabulary::kNoRow) char_rows(row);
-    }
-    if (entry) {
-      entry->key[0] = key[0];
-      entry->key[1] = key[1];
-      entry->len = uint32_t(nbytes);
-      entry->count = uint32_t(char_rows.size() - begin);
-      std::memcpy(entry->rows, s->buckets[kCharGroup].data() + begin, entry->count * sizeof(uint32_t));
+    const size_t known = TokenCharRows(c, vocab, s, ti, first_cp);
+    for (size_t i = 0; i < known; ++i) char_rows(s->token_keys[i]);
+    if (t.entry) {
+      *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]},
+                                                uint32_t(s->token_off[ti + 1] - s->token_off[ti]),
+                                                uint32_t(known), 0, {}, {}};
+      std::memcpy(t.entry->rows, s->token_keys.data(), known * sizeof(uint32_t));
     }
   }
   char_rows.Finish();
+}
+
+// A fresh stamp for the duplicate table of `s` (really emptying it when stamps would repeat).
+inline uint32_t NextGeneration(FeaturizerScratch* s) {
+  if (s->generation == 0xFFFFFFFFu) {
+    for (FeaturizerScratch::Slot& slot : s->table) slot.generation = 0;
+    s->generation = 0;
+  }
+  return ++s->generation;
+}
+
+// Writes the distinct values of rows[0, n) to row_out in order of first occurrence, their IDF to
+// idf_out and their counts to tf, and returns how many; s->table must have at least 4n slots.
+// Repeats are common and unpredictable (n-grams shared between words), so the usual case, the
+// row's home slot being either its own or free, runs without branches: the row is always written
+// at the end of the output, which grows only when it was new. Probing past the home slot (a
+// different row there) is rare with the table at most 1/4 full.
+__attribute__((always_inline)) inline size_t DistinctRows(const uint32_t* rows, size_t n, const Vocabulary& vocab,
+                                                          FeaturizerScratch* s, uint32_t* row_out,
+                                                          float* idf_out, uint32_t* tf) {
+  const uint32_t gen = NextGeneration(s);
+  const size_t slots = s->table.size();
+  const uint32_t shift = uint32_t(64 - __builtin_ctzll(slots));
+  FeaturizerScratch::Slot* table = s->table.data();
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t row = rows[i];
+    size_t h = size_t((uint64_t(row) * 0x9E3779B97F4A7C15ull) >> shift);
+    FeaturizerScratch::Slot* slot = &table[h];
+    while (slot->generation == gen && slot->row != row) {
+      h = (h + 1) & (slots - 1);
+      slot = &table[h];
+    }
+    const bool seen = slot->generation == gen;
+    const uint32_t index = seen ? slot->index : uint32_t(m);
+    tf[m] = 0;
+    ++tf[index];
+    row_out[m] = row;
+    idf_out[m] = vocab.Idf(row);
+    *slot = {row, gen, index};
+    m += !seen;
+  }
+  return m;
+}
+
+// w[i] = (1 + ln tf[i]) * w[i] for i < n (w holding the IDF); returns the sum of w^2.
+inline double SublinearWeights(float* w, const uint32_t* tf, size_t n) {
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    w[i] = sublinear(tf[i]) * w[i];
+    sum += double(w[i]) * w[i];
+  }
+  return sum;
+}
+
+// CharTf::kPerToken: appends each token's character entries (distinct rows, unscaled weights)
+// from row_out/w_out[n] on, with a span per token that has any, and returns the new n. A short
+// ASCII token's entries come from the token cache, filled on a miss. *sq gets the sum of w^2.
+__attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig& c, const Vocabulary& vocab,
+                                                          FeaturizerScratch* s, size_t n, uint32_t* row_out,
+                                                          float* w_out, std::vector<CharSpan>* spans,
+                                                          double* sq) {
+  const auto& toks = s->tok.tokens;
+  PrepareTokenCache(c, vocab, s);
+  uint32_t* tf = s->tf.data();
+  double sum = 0;
+  size_t first_cp = 0;
+  for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
+    const TokenSlot t = FindToken(c, s, ti);
+    const size_t begin = n;
+    if (t.hit) {
+      std::memcpy(row_out + n, t.entry->rows, t.entry->count * sizeof(uint32_t));
+      std::memcpy(w_out + n, t.entry->weights, t.entry->count * sizeof(float));
+      n += t.entry->count;
+      sum += t.entry->sq;
+    } else {
+      const size_t known = TokenCharRows(c, vocab, s, ti, first_cp);
+      const size_t m = DistinctRows(s->token_keys.data(), known, vocab, s, row_out + n, w_out + n, tf);
+      const double token_sq = SublinearWeights(w_out + n, tf, m);
+      sum += token_sq;
+      if (t.entry) {
+        FeaturizerScratch::CachedToken& e = *t.entry;
+        e.key[0] = t.key[0];
+        e.key[1] = t.key[1];
+        e.len = uint32_t(s->token_off[ti + 1] - s->token_off[ti]);
+        e.count = uint32_t(m);
+        e.sq = token_sq;
+        std::memcpy(e.rows, row_out + n, m * sizeof(uint32_t));
+        std::memcpy(e.weights, w_out + n, m * sizeof(float));
+      }
+      n += m;
+    }
+    if (n == begin) continue;
+    const uint32_t len = t.entry ? uint32_t(s->token_off[ti + 1] - s->token_off[ti]) : 0;
+    spans->push_back(CharSpan{{t.key[0], t.key[1]}, len, t.hash, uint32_t(begin), uint32_t(n)});
+  }
+  *sq = sum;
+  return n;
 }
 
 }  // namespace
 
 FI_POPCNT_CLONES
 void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureVector* out) const {
-  static const SublinearTf sublinear;
+  const bool per_token = config_.char_tf == CharTf::kPerToken;
+  out->spans.clear();
+  out->unscaled.clear();
+  out->char_scale = 0;
   WordKeys(config_, text, s);
   // Word keys -> known rows (unknown ones dropped), in place.
   {
@@ -420,9 +554,17 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
     }
     keys.resize(known);
   }
-  CharRows(config_, vocab_, s);
+  size_t char_bound = 0;
+  if (per_token) {
+    if (config_.char_min != 0)
+      for (const TokenSpan& t : s->tok.tokens) char_bound += CharKeyBound(config_, t.end - t.begin);
+    s->buckets[kCharGroup].clear();
+  } else {
+    CharRows(config_, vocab_, s);
+    char_bound = s->buckets[kCharGroup].size();
+  }
 
-  const size_t bound = s->buckets[kWordGroup].size() + s->buckets[kCharGroup].size();
+  const size_t bound = s->buckets[kWordGroup].size() + char_bound;
   // Duplicate detection table: a power of two with at least four times as many slots as keys.
   size_t slots = 1024;
   while (slots < 4 * bound) slots *= 2;
@@ -430,60 +572,32 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
     s->table.assign(slots, FeaturizerScratch::Slot{0, 0, 0});
     s->generation = 0;
   }
-  slots = s->table.size();
-  const uint32_t shift = uint32_t(64 - __builtin_ctzll(slots));
-  FeaturizerScratch::Slot* table = s->table.data();
   if (s->tf.size() < bound) s->tf.resize(bound);
-  uint32_t* tf = s->tf.data();
 
   Appender<uint32_t> rows(&out->rows, bound);
   Appender<float> weights(&out->weights, bound);
+  uint32_t* row_out = out->rows.data();
+  float* weight_out = out->weights.data();
   double sq[kNumGroups] = {0, 0};
   size_t group_begin[kNumGroups + 1] = {0, 0, 0};
+  size_t n = 0;
   for (int g = 0; g < kNumGroups; ++g) {
-    if (s->generation == 0xFFFFFFFFu) {  // stamps are about to repeat: really empty the table
-      for (size_t i = 0; i < slots; ++i) table[i].generation = 0;
-      s->generation = 0;
+    if (g == kCharGroup && per_token) {
+      if (config_.char_min != 0)
+        n = TokenEntries(config_, vocab_, s, n, row_out, weight_out, &out->spans, &sq[g]);
+    } else {
+      const std::vector<uint32_t>& keys = s->buckets[g];
+      const size_t m = DistinctRows(keys.data(), keys.size(), vocab_, s, row_out + n, weight_out + n, s->tf.data() + n);
+      sq[g] = SublinearWeights(weight_out + n, s->tf.data() + n, m);
+      n += m;
     }
-    const uint32_t gen = ++s->generation;
-    const size_t begin = rows.size();
-    // Known rows in order of first occurrence, each once, with its count. Repeats are common
-    // and unpredictable (n-grams shared between words), so the usual case, the row's home slot
-    // being either its own or free, runs without branches: the row is always written at the
-    // end of the output, which grows only when it was new. Probing past the home slot (a
-    // different row there) is rare with the table at most 1/4 full.
-    uint32_t* row_out = out->rows.data();
-    float* weight_out = out->weights.data();
-    size_t n = rows.size();
-    for (const uint32_t row : s->buckets[g]) {
-      size_t h = size_t((uint64_t(row) * 0x9E3779B97F4A7C15ull) >> shift);
-      FeaturizerScratch::Slot* slot = &table[h];
-      while (slot->generation == gen && slot->row != row) {
-        h = (h + 1) & (slots - 1);
-        slot = &table[h];
-      }
-      const bool seen = slot->generation == gen;
-      const uint32_t index = seen ? slot->index : uint32_t(n);
-      tf[n] = 0;
-      ++tf[index];
-      row_out[n] = row;
-      weight_out[n] = vocab_.Idf(row);  // times sublinear tf below
-      *slot = {row, gen, index};
-      n += !seen;
-    }
-    rows.Skip(n - rows.size());
-    weights.Skip(n - weights.size());
-    float* w = out->weights.data();
-    double sum = 0;
-    for (size_t i = begin; i < rows.size(); ++i) {
-      w[i] = sublinear(tf[i]) * w[i];
-      sum += double(w[i]) * w[i];
-    }
-    sq[g] = sum;
-    group_begin[g + 1] = rows.size();
+    group_begin[g + 1] = n;
   }
+  rows.Skip(n);
+  weights.Skip(n);
   rows.Finish();
   weights.Finish();
+  if (per_token) out->unscaled.assign(out->weights.begin(), out->weights.end());
   int present = 0;
   for (int g = 0; g < kNumGroups; ++g) present += sq[g] > 0;
   if (present == 0) return;
@@ -491,6 +605,7 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
   for (int g = 0; g < kNumGroups; ++g) {
     if (sq[g] <= 0) continue;
     const float scale = float(overall / std::sqrt(sq[g]));
+    if (g == kCharGroup) out->char_scale = per_token ? scale : 0;
     for (size_t i = group_begin[g]; i < group_begin[g + 1]; ++i) out->weights[i] *= scale;
   }
 }

@@ -13,6 +13,18 @@
 
 namespace fastintent {
 
+// Where the term frequency of a character n-gram is counted (docs/model-format.md, "Feature
+// weights").
+enum class CharTf : uint32_t {
+  kPerText = 0,   // over the whole text: an n-gram shared by two words gets one entry, tf 2
+  kPerToken = 1,  // within each token occurrence: one entry per token that has the n-gram, so a
+                  // token's character entries depend on the token alone and its contribution
+                  // to the first layer can be cached (Session's TokenSums)
+};
+
+// "token" or "text", as the CLI spells them.
+inline const char* CharTfName(CharTf t) { return t == CharTf::kPerToken ? "token" : "text"; }
+
 // What features are extracted; stored in the model file's "featurizer" section.
 struct FeaturizerConfig {
   uint32_t num_buckets = 1u << 20;  // hash space; bucket = FNV-1a-64(key) mod num_buckets
@@ -20,6 +32,7 @@ struct FeaturizerConfig {
   uint32_t char_min = 2;            // shortest character n-gram, in code points (0 = none)
   uint32_t char_max = 5;            // longest character n-gram (char_min..8)
   uint32_t min_df = 2;              // buckets seen in fewer training texts are dropped
+  CharTf char_tf = CharTf::kPerToken;  // new models; files without the field are kPerText
 
   Status Validate() const;
 };
@@ -66,15 +79,19 @@ struct FeaturizerScratch {
   // depend only on the token's bytes, the n-gram configuration and the vocabulary, and a few
   // thousand words make up most of what users type. Direct-mapped on a hash of the token;
   // entries are valid for the vocabulary whose id() is `token_cache_owner` with the
-  // configuration `token_cache_config` (num_buckets, char_min, char_max packed).
+  // configuration `token_cache_config` (num_buckets, char_min, char_max, char_tf packed).
+  // kPerText: the known rows of the token's keys in key order, repeats kept; kPerToken: the
+  // token's entries (distinct rows, first occurrence order) with weights and their sum of squares.
   static constexpr size_t kCachedTokenBytes = 16;
   static constexpr size_t kCachedTokenRows = 64;
-  static constexpr size_t kTokenCacheSize = 1024;  // entries (a power of two), 280 KB
+  static constexpr size_t kTokenCacheSize = 2048;  // entries (a power of two), 1.1 MB
   struct CachedToken {
     uint64_t key[2];  // the token's bytes, zero-padded
     uint32_t len;     // its length in bytes; 0 marks an empty entry (tokens are never empty)
-    uint32_t count;   // rows[0, count): the known rows of its character keys, in key order
+    uint32_t count;   // rows[0, count) (and weights, kPerToken)
+    double sq;        // kPerToken: sum of weights^2
     uint32_t rows[kCachedTokenRows];
+    float weights[kCachedTokenRows];  // kPerToken: (1 + ln tf) * idf
   };
   std::vector<CachedToken> token_cache;
   uint64_t token_cache_owner = 0;
@@ -90,11 +107,32 @@ struct FeaturizerScratch {
 // where tokens come from Tokenize() and are UTF-8 encoded.
 void HashFeatures(const FeaturizerConfig& config, std::string_view text, FeaturizerScratch* s);
 
+// The character entries of one token occurrence in a FeatureVector (CharTf::kPerToken only).
+struct CharSpan {
+  uint64_t key[2];  // the token's bytes, zero-padded, when len > 0
+  uint32_t len;     // its length in bytes; 0 when the token is too long or not ASCII to be keyed
+  uint32_t hash;    // a hash of (key, len), for direct-mapped caches
+  uint32_t begin;   // its entries are [begin, end) of rows/weights/unscaled: equal keys mean
+  uint32_t end;     // equal rows and unscaled weights, whatever the text
+};
+
 // The sparse feature vector the model consumes: vocabulary rows and their weights.
 struct FeatureVector {
   std::vector<uint32_t> rows;
   std::vector<float> weights;
-  void clear() { rows.clear(); weights.clear(); }
+  // CharTf::kPerToken only (else empty and 0): the character entries by token, their weights
+  // before the character group's scale (weights[i] == float(unscaled[i] * char_scale) for
+  // character entries) and that scale. Lets a consumer sum a token's rows once and reuse it.
+  std::vector<CharSpan> spans;
+  std::vector<float> unscaled;
+  float char_scale = 0;
+  void clear() {
+    rows.clear();
+    weights.clear();
+    spans.clear();
+    unscaled.clear();
+    char_scale = 0;
+  }
 };
 
 // Maps buckets to dense vocabulary rows and holds each row's IDF weight. Immutable once built;
@@ -153,7 +191,9 @@ Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std
 
 // Text -> FeatureVector: hashing, vocabulary lookup (unknown buckets dropped), weight
 // (1 + ln tf) * idf, per-group L2 normalisation. Rows come word group first, each group in the
-// order in which its rows first occur in the text (docs/model-format.md, "Feature weights").
+// order in which its rows first occur in the text (kPerToken: character entries by token, each
+// token's in the order its rows first occur in it), as docs/model-format.md, "Feature weights"
+// specifies.
 // Immutable; thread-safe with one scratch per thread.
 class Featurizer {
  public:

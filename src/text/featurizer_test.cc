@@ -7,6 +7,7 @@
 #include "text/featurizer.h"
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -95,8 +96,9 @@ std::vector<RawFeature> Hash(const FeaturizerConfig& c, const std::string& text)
 }
 
 FeaturizerConfig Config(uint32_t num_buckets, uint32_t word_ngrams, uint32_t char_min,
-                        uint32_t char_max, uint32_t min_df = 1) {
+                        uint32_t char_max, uint32_t min_df = 1, CharTf char_tf = CharTf::kPerText) {
   FeaturizerConfig c;
+  c.char_tf = char_tf;
   c.num_buckets = num_buckets;
   c.word_ngrams = word_ngrams;
   c.char_min = char_min;
@@ -606,9 +608,11 @@ TEST(FeaturizeTest, ScratchSharedBetweenFeaturizersGivesFreshResults) {
   FeaturizerConfig c34 = c;
   c34.char_min = 3;
   c34.char_max = 4;
+  FeaturizerConfig per_token = c;
+  per_token.char_tf = CharTf::kPerToken;
   const Vocabulary va = BuildVocabulary(c, a_train);
   const std::vector<Featurizer> fs = {Featurizer(c, va), Featurizer(c, BuildVocabulary(c, b_train)),
-                                      Featurizer(c34, va)};
+                                      Featurizer(c34, va), Featurizer(per_token, va)};
   const std::vector<std::string> texts = {"play the jazz weather", "weather the jazz", "a timer",
                                           "jazz jazz news"};
   FeaturizerScratch shared;
@@ -621,9 +625,135 @@ TEST(FeaturizeTest, ScratchSharedBetweenFeaturizersGivesFreshResults) {
         f.Featurize(t, &shared, &got);
         EXPECT_EQ(got.rows, want.rows) << t;
         EXPECT_EQ(got.weights, want.weights) << t;
+        EXPECT_EQ(got.unscaled, want.unscaled) << t;
+        EXPECT_EQ(got.char_scale, want.char_scale) << t;
+        EXPECT_EQ(got.spans.size(), want.spans.size()) << t;
       }
     }
   }
+}
+
+// CharTf::kPerToken against the spec: the word group as with kPerText; then, token by token,
+// the token's known character rows once each in first-occurrence order, tf counted within the
+// token, so a row shared by two tokens (or a repeated token) gives one entry per token; the
+// character group's scale from the sum of squares over all those entries. One scratch is reused
+// over rounds, with the token cache warm and the duplicate table's stamps wrapping.
+TEST(FeaturizeTest, PerTokenMatchesTheSpecReferenceWithAReusedScratch) {
+  const FeaturizerConfig c = Config(1u << 12, 2, 2, 5, 1, CharTf::kPerToken);
+  const std::vector<std::string> train = {"play some jazz", "what's the weather like", "banana nana",
+                                          "set a timer for ten minutes", "Straße nach München",
+                                          "internationalization matters"};
+  const Featurizer f(c, BuildVocabulary(c, train));
+  std::vector<std::string> texts = train;
+  texts.push_back("the the the weather");           // repeated tokens
+  texts.push_back("banana ananas nana");            // n-grams shared between tokens and repeated in one
+  texts.push_back("internationalization in münchen");  // too long / not ASCII: no key
+  std::string big;
+  while (big.size() < 50000) big += "play the jazz weather timer minutes banana ";
+  texts.push_back(big);
+  FeaturizerScratch s;
+  for (int round = 0; round < 3; ++round) {
+    if (round == 2) s.generation = 0xFFFFFFF0u;  // wraps during this round
+    for (const std::string& text : texts) {
+      SCOPED_TRACE(text.substr(0, 40));
+      // Word group: from the raw features, as kPerText.
+      FeaturizerScratch ref_scratch;
+      HashFeatures(c, text, &ref_scratch);
+      std::map<uint32_t, double> words;
+      double word_sq = 0;
+      for (const RawFeature& r : ref_scratch.raw) {
+        const uint32_t row = f.vocab().RowOf(r.bucket);
+        if (r.group != kWordGroup || row == Vocabulary::kNoRow) continue;
+        words[row] = (1.0 + std::log(double(r.tf))) * f.vocab().Idf(row);
+        word_sq += words[row] * words[row];
+      }
+      // Character group: token by token.
+      std::vector<std::pair<uint32_t, double>> chars;  // (row, unscaled weight), in order
+      std::vector<std::pair<size_t, std::string>> token_begin;
+      double char_sq = 0;
+      for (const std::string& t : TokenizeToStrings(text)) {
+        std::vector<uint32_t> order;
+        std::map<uint32_t, uint32_t> tf;
+        const std::vector<std::string> cps = CodePoints("<" + t + ">");
+        for (size_t i = 0; i < cps.size(); ++i) {
+          std::string window;
+          for (size_t n = 1; n <= c.char_max && i + n <= cps.size(); ++n) {
+            window += cps[i + n - 1];
+            if (n < c.char_min) continue;
+            const uint32_t row = f.vocab().RowOf(LocalBucket("c" + window, c.num_buckets));
+            if (row == Vocabulary::kNoRow) continue;
+            if (tf[row]++ == 0) order.push_back(row);
+          }
+        }
+        if (order.empty()) continue;
+        token_begin.push_back({words.size() + chars.size(), t});
+        for (const uint32_t row : order) {
+          const double w = (1.0 + std::log(double(tf[row]))) * f.vocab().Idf(row);
+          chars.push_back({row, w});
+          char_sq += w * w;
+        }
+      }
+      const int present = (word_sq > 0) + (char_sq > 0);
+      FeatureVector x;
+      f.Featurize(text, &s, &x);
+      ASSERT_EQ(x.rows.size(), words.size() + chars.size());
+      ASSERT_EQ(x.unscaled.size(), x.rows.size());
+      for (size_t i = 0; i < words.size(); ++i) {
+        ASSERT_EQ(words.count(x.rows[i]), 1u) << i;
+        EXPECT_NEAR(x.unscaled[i], words[x.rows[i]], 1e-5);
+        EXPECT_NEAR(x.weights[i], words[x.rows[i]] / std::sqrt(word_sq * present), 1e-6);
+      }
+      const double char_scale = char_sq > 0 ? 1.0 / std::sqrt(char_sq * present) : 0.0;
+      EXPECT_NEAR(x.char_scale, char_scale, 1e-6);
+      for (size_t k = 0; k < chars.size(); ++k) {
+        const size_t i = words.size() + k;
+        ASSERT_EQ(x.rows[i], chars[k].first) << k;
+        EXPECT_NEAR(x.unscaled[i], chars[k].second, 1e-5) << k;
+        EXPECT_NEAR(x.weights[i], chars[k].second * char_scale, 1e-6) << k;
+        EXPECT_EQ(x.weights[i], float(x.unscaled[i] * x.char_scale)) << k;
+      }
+      // One span per token with entries; short ASCII tokens carry their bytes as the key.
+      ASSERT_EQ(x.spans.size(), token_begin.size());
+      for (size_t k = 0; k < x.spans.size(); ++k) {
+        const CharSpan& span = x.spans[k];
+        const std::string& t = token_begin[k].second;
+        EXPECT_EQ(span.begin, token_begin[k].first);
+        EXPECT_EQ(span.end, k + 1 < x.spans.size() ? token_begin[k + 1].first : x.rows.size());
+        const bool keyed = t.size() <= 14 && CodePoints(t).size() == t.size();
+        ASSERT_EQ(span.len, keyed ? t.size() : 0u) << t;
+        if (keyed) {
+          char bytes[16] = {0};
+          std::memcpy(bytes, span.key, 16);
+          EXPECT_EQ(std::string(bytes, span.len), t);
+          for (size_t b = span.len; b < 16; ++b) EXPECT_EQ(bytes[b], 0);
+        }
+      }
+    }
+  }
+}
+
+// With no n-gram shared between tokens and no token repeated, the two ways of counting agree.
+TEST(FeaturizeTest, PerTokenAndPerTextAgreeWithoutSharedNgrams) {
+  const FeaturizerConfig per_text = Config(1u << 20, 2, 2, 4);
+  FeaturizerConfig per_token = per_text;
+  per_token.char_tf = CharTf::kPerToken;
+  const Vocabulary v = BuildVocabulary(per_text, {"jazz now", "play music", "xyz"});
+  const Featurizer a(per_text, v), b(per_token, v);
+  FeaturizerScratch s;
+  FeatureVector xa, xb;
+  a.Featurize("jazz now", &s, &xa);  // no window of "<jazz>" is one of "<now>"
+  b.Featurize("jazz now", &s, &xb);
+  EXPECT_EQ(xa.rows, xb.rows);
+  ASSERT_EQ(xa.weights.size(), xb.weights.size());
+  for (size_t i = 0; i < xa.weights.size(); ++i) EXPECT_NEAR(xa.weights[i], xb.weights[i], 1e-7);
+  EXPECT_TRUE(xa.spans.empty());
+  EXPECT_EQ(xb.spans.size(), 2u);
+  // A repeated token: per text, each of its character rows once with tf 2; per token, twice.
+  a.Featurize("jazz jazz", &s, &xa);
+  b.Featurize("jazz jazz", &s, &xb);
+  ASSERT_EQ(xb.spans.size(), 2u);
+  const size_t words = xb.spans[0].begin;
+  EXPECT_EQ(xb.rows.size(), words + 2 * (xa.rows.size() - words));
 }
 
 }  // namespace

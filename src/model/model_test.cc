@@ -1,0 +1,143 @@
+// Tests of Model inference with a per-token featurizer: the session's TokenSums cache must give
+// what the plain embedding bag over the FeatureVector gives (up to float rounding), the same bits
+// whatever the session saw before, and never one model's sums to another.
+#include "model/model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace fastintent {
+namespace {
+
+const std::vector<std::string>& Corpus() {
+  static const std::vector<std::string> texts = {
+      "play some jazz",  "play the latest news", "what's the weather like today", "banana nana",
+      "set a timer for ten minutes", "internationalization matters", "Straße nach München",
+  };
+  return texts;
+}
+
+// Fills the real (unpadded) entries of a rows x cols matrix whose rows are `stride` apart.
+void Fill(float* m, size_t rows, size_t cols, size_t stride, float seed) {
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < cols; ++j) m[r * stride + j] = std::sin(seed + 0.37f * float(r * cols + j)) * 0.5f;
+}
+
+std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPerToken) {
+  FeaturizerConfig c;
+  c.num_buckets = 1u << 14;
+  c.min_df = 1;
+  c.char_tf = char_tf;
+  Vocabulary vocab = BuildVocabulary(c, Corpus());
+  const std::vector<std::string> labels = {"music", "weather", "alarm"};
+  Network net;
+  net.Allocate({24}, uint32_t(labels.size()), uint32_t(vocab.size()));
+  Fill(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), seed);
+  Fill(net.embedding_bias.data(), 1, net.width0(), net.stride0(), seed + 1);
+  DenseLayer& l = net.layers[0];
+  Fill(l.w.data(), l.out, l.in, l.stride(), seed + 2);
+  Fill(l.b.data(), 1, l.out, l.out, seed + 3);
+  return std::make_shared<const Model>(Featurizer(c, std::move(vocab)), std::move(net), labels,
+                                       OutputKind::kSoftmax, 0.0f, "");
+}
+
+// Probabilities without the cache: the plain embedding bag over every entry.
+std::vector<float> Reference(const Model& m, const std::string& text) {
+  Session s = m.NewSession();
+  m.featurizer().Featurize(text, &s.featurizer, &s.features);
+  std::vector<float> p(m.labels().size());
+  ForwardLogits(m.network(), s.features, &s.activations, p.data(), &s.quantized);
+  kernels::Softmax(p.data(), p.size());
+  return p;
+}
+
+std::vector<float> Cached(const Model& m, const std::string& text, Session* s) {
+  const Status st = m.Probabilities(text, s);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return s->probs;
+}
+
+// Two keyed tokens that land in the same TokenSums slot.
+std::string CollidingPair(const Model& m) {
+  FeaturizerScratch scratch;
+  FeatureVector x;
+  std::vector<std::string> by_slot(TokenSums::kSlots);
+  for (int i = 0;; ++i) {
+    const std::string word = "na" + std::to_string(i) + "ba";
+    m.featurizer().Featurize(word, &scratch, &x);
+    if (x.spans.size() != 1 || x.spans[0].len == 0) continue;
+    std::string& other = by_slot[x.spans[0].hash & (TokenSums::kSlots - 1)];
+    if (!other.empty()) return other + " " + word;
+    other = word;
+  }
+}
+
+std::vector<std::string> Texts(const Model& m) {
+  std::vector<std::string> texts = Corpus();
+  texts.push_back("play play play the jazz");         // a repeated token
+  texts.push_back("banana ananas nana banana");       // n-grams shared between tokens
+  texts.push_back("internationalization in münchen");  // tokens without a key
+  texts.push_back(CollidingPair(m));
+  texts.push_back("the weather " + CollidingPair(m) + " banana");
+  return texts;
+}
+
+TEST(TokenSumsTest, CachedSumsMatchThePlainEmbeddingBag) {
+  for (const auto& m : {MakeModel(0.1f), QuantizeModel(*MakeModel(0.1f))}) {
+    SCOPED_TRACE(PrecisionName(m->network().precision));
+    Session warm = m->NewSession();
+    for (int round = 0; round < 3; ++round) {
+      for (const std::string& text : Texts(*m)) {
+        const std::vector<float> want = Reference(*m, text);
+        const std::vector<float> got = Cached(*m, text, &warm);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 2e-6) << text << " label " << i;
+      }
+    }
+  }
+}
+
+TEST(TokenSumsTest, ResultsDoNotDependOnWhatTheSessionSawBefore) {
+  const auto m = MakeModel(0.2f);
+  Session warm = m->NewSession();
+  const std::vector<std::string> texts = Texts(*m);
+  for (int round = 0; round < 2; ++round) {
+    for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+      Session fresh = m->NewSession();
+      EXPECT_EQ(Cached(*m, *it, &warm), Cached(*m, *it, &fresh)) << *it;
+    }
+  }
+}
+
+// One session used with two models whose featurizers are the same (equal token keys) but whose
+// embeddings differ: a model must never get the other's sums.
+TEST(TokenSumsTest, ASessionSharedBetweenModelsNeverMixesTheirSums) {
+  const auto a = MakeModel(0.3f), b = MakeModel(0.7f), per_text = MakeModel(0.3f, CharTf::kPerText);
+  Session shared = a->NewSession();
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& m : {a, b, per_text}) {
+      for (const std::string& text : Corpus()) {
+        Session fresh = m->NewSession();
+        EXPECT_EQ(Cached(*m, text, &shared), Cached(*m, text, &fresh)) << text;
+      }
+    }
+  }
+  EXPECT_NE(Cached(*a, "play some jazz", &shared), Cached(*b, "play some jazz", &shared));
+}
+
+TEST(TokenSumsTest, PerTextModelsDoNotUseTheCache) {
+  const auto m = MakeModel(0.3f, CharTf::kPerText);
+  Session s = m->NewSession();
+  Cached(*m, "play some jazz", &s);
+  EXPECT_TRUE(s.features.spans.empty());
+  EXPECT_EQ(s.token_sums.owner, 0u);
+}
+
+}  // namespace
+}  // namespace fastintent
