@@ -146,20 +146,20 @@ inline void CharNgrams(const FeaturizerConfig& c, const BucketMap& bucket, const
   }
 }
 
-// Tokenizes `text`, encodes the tokens and leaves the bucket of every word key, unsorted and
-// with repeats, in s->buckets[kWordGroup]. Also fills s->utf8 (all tokens, UTF-8, back to
-// back), s->token_off (byte offset of each token, plus the end) and s->offsets (byte offset of
-// each code point, plus the end), which TokenCharKeys reads.
-void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+// Tokenizes `text` and encodes the tokens into s->utf8 (all tokens, UTF-8, back to back) and
+// s->token_off (byte offset of each token, plus the end), and s->offsets (byte offset of each
+// code point, plus the end) when the text is not ASCII (TokenCharKeys reads it only then).
+void TokenizeAndEncode(std::string_view text, FeaturizerScratch* s) {
+  if (IsAscii(text)) {  // the common case: straight to bytes
+    TokenizeAscii(text, &s->tok, &s->utf8, &s->token_off);
+    return;
+  }
   Tokenize(text, &s->tok);
   const int32_t* cps = s->tok.codepoints.data();
   const auto& toks = s->tok.tokens;
-  const BucketMap bucket(c.num_buckets);
   size_t num_cps = 0;
   for (const TokenSpan& t : toks) num_cps += t.end - t.begin;
-
-  // Encode all tokens once, remembering the byte offset of every code point and token. ASCII
-  // (the common case) is written inline; at most 4 bytes per code point.
+  // At most 4 bytes per code point.
   if (s->utf8.size() < 4 * num_cps) s->utf8.resize(4 * num_cps);
   char* utf8 = s->utf8.data();
   uint32_t len = 0;
@@ -183,7 +183,14 @@ void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratc
   cp_off(len);
   token_off.Finish();
   cp_off.Finish();
-  s->utf8.resize(len);
+}
+
+// TokenizeAndEncode, then leaves the bucket of every word key, unsorted and with repeats, in
+// s->buckets[kWordGroup].
+void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
+  TokenizeAndEncode(text, s);
+  const auto& toks = s->tok.tokens;
+  const BucketMap bucket(c.num_buckets);
   const unsigned char* u = reinterpret_cast<const unsigned char*>(s->utf8.data());
   const uint32_t* tok_off = s->token_off.data();
 
@@ -216,22 +223,27 @@ void TokenCharKeys(const FeaturizerConfig& c, const BucketMap& bucket, Featurize
   const uint32_t* tok_off = s->token_off.data();
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
   const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
+  const auto identity = [](size_t j) { return j; };
   unsigned char wrapped[64];
   if (nbytes == ncp && ncp + 2 <= sizeof wrapped) {
     // One byte per code point (ASCII): hash straight from a copy of "<token>".
     wrapped[0] = '<';
     std::memcpy(wrapped + 1, u + tok_off[ti], nbytes);
     wrapped[nbytes + 1] = '>';
-    CharNgrams(c, bucket, wrapped, ncp + 2, [](size_t j) { return j; }, out);
+    CharNgrams(c, bucket, wrapped, ncp + 2, identity, out);
     return;
   }
-  // General case: "<" + token + ">" assembled in s->tok.sanitized (free after Tokenize), with
-  // the code point boundaries taken from s->offsets.
-  const uint32_t* off = s->offsets.data();
+  // Longer or not ASCII: "<" + token + ">" assembled in s->tok.sanitized (free after
+  // Tokenize), with the code point boundaries taken from s->offsets unless one byte each.
   std::string& w = s->tok.sanitized;
   w.assign(1, '<');
   w.append(reinterpret_cast<const char*>(u) + tok_off[ti], nbytes);
   w.push_back('>');
+  if (nbytes == ncp) {
+    CharNgrams(c, bucket, reinterpret_cast<const unsigned char*>(w.data()), ncp + 2, identity, out);
+    return;
+  }
+  const uint32_t* off = s->offsets.data();
   const uint32_t base = off[first_cp];
   const size_t len = ncp + 2;
   auto at = [&](size_t j) -> size_t {

@@ -72,7 +72,8 @@ inline CharClass ClassifyFast(int32_t cp) {
   return uint32_t(cp) < 128 ? table.cls[cp] : Classify(cp);
 }
 
-// True when every byte of `text` is ASCII (< 0x80).
+}  // namespace
+
 bool IsAscii(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
@@ -86,6 +87,8 @@ bool IsAscii(std::string_view text) {
   for (; i < n; ++i) acc |= p[i];
   return acc < 0x80;
 }
+
+namespace {
 
 constexpr utf8proc_option_t kNormalizeOptions = utf8proc_option_t(
     UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
@@ -154,6 +157,40 @@ void Tokenize(std::string_view text, TokenizerScratch* s) {
     }
   }
   if (in_word) s->tokens.push_back({word_begin, write});
+}
+
+void TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* bytes,
+                   std::vector<uint32_t>* token_off) {
+  static const AsciiClassTable table;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  if (bytes->size() < n) bytes->resize(n);
+  if (token_off->size() < n + 1) token_off->resize(n + 1);
+  char* out = bytes->data();
+  uint32_t* off = token_off->data();
+  uint32_t len = 0, count = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = p[i];
+    const CharClass k = table.cls[c];
+    if (k == CharClass::kWord) {
+      if (!in_word) off[count++] = len;
+      in_word = true;
+      out[len++] = char(c + ((uint32_t(c - 'A') < 26u) << 5));
+      continue;
+    }
+    // "what's" -> "whats", as in Tokenize.
+    if (k == CharClass::kApostrophe && in_word && i + 1 < n && table.cls[p[i + 1]] == CharClass::kWord) continue;
+    in_word = false;
+    if (k == CharClass::kSymbol) {
+      off[count++] = len;
+      out[len++] = char(c);
+    }
+  }
+  off[count] = len;
+  token_off->resize(count + 1);
+  s->tokens.resize(count);
+  for (uint32_t t = 0; t < count; ++t) s->tokens[t] = {off[t], off[t + 1]};
 }
 
 std::vector<std::string> TokenizeToStrings(std::string_view text) {

@@ -396,6 +396,39 @@ TEST(TokenizeTest, RandomShortByteStringsNeverCrash) {
   }
 }
 
+// TokenizeAscii against Tokenize on every ASCII class in every position: random strings over an
+// alphabet of letters of both cases, digits, apostrophes, symbols, punctuation, spaces and
+// controls, with one pair of scratches reused throughout (long texts first, then short).
+TEST(TokenizeAsciiTest, SameTokensAsTokenize) {
+  const std::string alphabet = "aZq09'''  \t\n$<>+^`|~=.,!?-_()\"#%&*/:;@[]{}\x01\x7F";
+  std::mt19937 rng(7);
+  TokenizerScratch ref, fast;
+  std::string bytes;
+  std::vector<uint32_t> off;
+  std::vector<std::string> texts = {"", " ", "what's", "'s", "s'", "don't's", "a''b", "x'$", "$'x",
+                                    "Hello, World!", std::string(70, 'A') + "'s"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string t(i < 100 ? 200 + rng() % 300 : rng() % 20, ' ');
+    for (char& c : t) c = alphabet[rng() % alphabet.size()];
+    texts.push_back(t);
+  }
+  for (const std::string& text : texts) {
+    ASSERT_TRUE(IsAscii(text));
+    Tokenize(text, &ref);
+    TokenizeAscii(text, &fast, &bytes, &off);
+    ASSERT_EQ(off.size(), ref.tokens.size() + 1) << text;
+    ASSERT_EQ(fast.tokens.size(), ref.tokens.size()) << text;
+    for (size_t k = 0; k < ref.tokens.size(); ++k) {
+      std::string want;
+      for (uint32_t i = ref.tokens[k].begin; i < ref.tokens[k].end; ++i) AppendUtf8(ref.codepoints[i], &want);
+      ASSERT_EQ(bytes.substr(off[k], off[k + 1] - off[k]), want) << text;
+      ASSERT_EQ(fast.tokens[k].begin, off[k]);
+      ASSERT_EQ(fast.tokens[k].end, off[k + 1]);
+    }
+  }
+  EXPECT_FALSE(IsAscii("caf\xC3\xA9"));
+}
+
 TEST(AppendUtf8Test, EncodesEveryLength) {
   std::string s;
   AppendUtf8('A', &s);
