@@ -151,6 +151,8 @@ inline void CharNgrams(const FeaturizerConfig& c, const BucketMap& bucket, const
 // code point, plus the end) when the text is not ASCII (TokenCharKeys reads it only then).
 void TokenizeAndEncode(std::string_view text, FeaturizerScratch* s) {
   if (IsAscii(text)) {  // the common case: straight to bytes
+    if (s->utf8.size() < text.size() + FeaturizerScratch::kUtf8Slack)
+      s->utf8.resize(text.size() + FeaturizerScratch::kUtf8Slack);
     TokenizeAscii(text, &s->tok, &s->utf8, &s->token_off);
     return;
   }
@@ -160,7 +162,8 @@ void TokenizeAndEncode(std::string_view text, FeaturizerScratch* s) {
   size_t num_cps = 0;
   for (const TokenSpan& t : toks) num_cps += t.end - t.begin;
   // At most 4 bytes per code point.
-  if (s->utf8.size() < 4 * num_cps) s->utf8.resize(4 * num_cps);
+  if (s->utf8.size() < 4 * num_cps + FeaturizerScratch::kUtf8Slack)
+    s->utf8.resize(4 * num_cps + FeaturizerScratch::kUtf8Slack);
   char* utf8 = s->utf8.data();
   uint32_t len = 0;
   Appender<uint32_t> token_off(&s->token_off, toks.size() + 1), cp_off(&s->offsets, num_cps + 1);
@@ -361,29 +364,55 @@ const SublinearTf sublinear;
 #endif
 
 // Where a short ASCII token's entry in the scratch's token cache lives, and its key.
+// Where a short ASCII token's entry in the scratch's token cache lives, and its key. Whether the
+// entry holds the token is asked with Holds() at the time of use: processing an earlier token of
+// the same text may have refilled it.
 struct TokenSlot {
   FeaturizerScratch::CachedToken* entry;  // null: the token is not cached (too long, not ASCII)
+  FeaturizerScratch::CachedRows* rows;
   uint64_t key[2];
+  uint32_t len;
   uint32_t hash;
-  bool hit;  // entry already holds this token
+  bool Holds() const {
+    return entry && entry->len == len && entry->key[0] == key[0] && entry->key[1] == key[1];
+  }
 };
 
-__attribute__((always_inline)) inline TokenSlot FindToken(const FeaturizerConfig& c, FeaturizerScratch* s,
-                                                          size_t ti) {
-  TokenSlot t{nullptr, {0, 0}, 0, false};
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "token keys are read as little-endian words");
+
+__attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConfig& c, FeaturizerScratch* s,
+                                                            size_t ti) {
+  TokenSlot t{nullptr, nullptr, {0, 0}, 0, 0};
   const uint32_t* tok_off = s->token_off.data();
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
   const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
   if (nbytes != ncp || nbytes > FeaturizerScratch::kCachedTokenBytes ||
       CharKeyBound(c, ncp) > FeaturizerScratch::kCachedTokenRows)
     return t;
-  std::memcpy(t.key, s->utf8.data() + tok_off[ti], nbytes);
+  // Two whole words, masked to the token's bytes (the buffer has kUtf8Slack bytes after the last
+  // token), rather than a variable-length copy that the loads would then wait for.
+  const char* p = s->utf8.data() + tok_off[ti];
+  std::memcpy(&t.key[0], p, 8);
+  std::memcpy(&t.key[1], p + 8, 8);
+  const auto low_bytes = [](size_t n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; };
+  t.key[0] &= low_bytes(nbytes);
+  t.key[1] &= nbytes <= 8 ? 0 : low_bytes(nbytes - 8);
+  t.len = uint32_t(nbytes);
   uint64_t h = (t.key[0] * 0x9E3779B97F4A7C15ull) ^ ((t.key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
   h ^= h >> 29;
   t.hash = uint32_t(h);
-  t.entry = &s->token_cache[h & (FeaturizerScratch::kTokenCacheSize - 1)];
-  t.hit = t.entry->len == nbytes && t.entry->key[0] == t.key[0] && t.entry->key[1] == t.key[1];
+  const size_t slot = h & (FeaturizerScratch::kTokenCacheSize - 1);
+  t.entry = &s->token_cache[slot];
+  t.rows = &s->token_cache_rows[slot];
   return t;
+}
+
+// Starts loading what a hit on `t` will read.
+inline void PrefetchToken(const TokenSlot& t) {
+  if (!t.entry) return;
+  __builtin_prefetch(t.entry);
+  __builtin_prefetch(t.rows->rows);
+  __builtin_prefetch(t.rows->weights);
 }
 
 // Empties the token cache unless it was filled for this vocabulary and configuration.
@@ -393,6 +422,7 @@ void PrepareTokenCache(const FeaturizerConfig& c, const Vocabulary& vocab, Featu
   if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
       s->token_cache_owner != vocab.id() || s->token_cache_config != packed_config) {
     s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, FeaturizerScratch::CachedToken{});
+    s->token_cache_rows.resize(FeaturizerScratch::kTokenCacheSize);
     s->token_cache_owner = vocab.id();
     s->token_cache_config = packed_config;
   }
@@ -431,18 +461,16 @@ __attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, c
   PrepareTokenCache(c, vocab, s);
   size_t first_cp = 0;
   for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
-    const TokenSlot t = FindToken(c, s, ti);
-    if (t.hit) {
-      for (uint32_t i = 0; i < t.entry->count; ++i) char_rows(t.entry->rows[i]);
+    const TokenSlot t = LocateToken(c, s, ti);
+    if (t.Holds()) {
+      for (uint32_t i = 0; i < t.entry->count; ++i) char_rows(t.rows->rows[i]);
       continue;
     }
     const size_t known = TokenCharRows(c, vocab, s, ti, first_cp);
     for (size_t i = 0; i < known; ++i) char_rows(s->token_keys[i]);
     if (t.entry) {
-      *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]},
-                                                uint32_t(s->token_off[ti + 1] - s->token_off[ti]),
-                                                uint32_t(known), 0, {}, {}};
-      std::memcpy(t.entry->rows, s->token_keys.data(), known * sizeof(uint32_t));
+      *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]}, t.len, uint32_t(known), 0};
+      std::memcpy(t.rows->rows, s->token_keys.data(), known * sizeof(uint32_t));
     }
   }
   char_rows.Finish();
@@ -513,12 +541,17 @@ __attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig
   uint32_t* tf = s->tf.data();
   double sum = 0;
   size_t first_cp = 0;
+  TokenSlot next = toks.empty() ? TokenSlot{} : LocateToken(c, s, 0);
   for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
-    const TokenSlot t = FindToken(c, s, ti);
+    const TokenSlot t = next;
+    if (ti + 1 < toks.size()) {
+      next = LocateToken(c, s, ti + 1);
+      PrefetchToken(next);
+    }
     const size_t begin = n;
-    if (t.hit) {
-      std::memcpy(row_out + n, t.entry->rows, t.entry->count * sizeof(uint32_t));
-      std::memcpy(w_out + n, t.entry->weights, t.entry->count * sizeof(float));
+    if (t.Holds()) {
+      std::memcpy(row_out + n, t.rows->rows, t.entry->count * sizeof(uint32_t));
+      std::memcpy(w_out + n, t.rows->weights, t.entry->count * sizeof(float));
       n += t.entry->count;
       sum += t.entry->sq;
     } else {
@@ -527,20 +560,14 @@ __attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig
       const double token_sq = SublinearWeights(w_out + n, tf, m);
       sum += token_sq;
       if (t.entry) {
-        FeaturizerScratch::CachedToken& e = *t.entry;
-        e.key[0] = t.key[0];
-        e.key[1] = t.key[1];
-        e.len = uint32_t(s->token_off[ti + 1] - s->token_off[ti]);
-        e.count = uint32_t(m);
-        e.sq = token_sq;
-        std::memcpy(e.rows, row_out + n, m * sizeof(uint32_t));
-        std::memcpy(e.weights, w_out + n, m * sizeof(float));
+        *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]}, t.len, uint32_t(m), token_sq};
+        std::memcpy(t.rows->rows, row_out + n, m * sizeof(uint32_t));
+        std::memcpy(t.rows->weights, w_out + n, m * sizeof(float));
       }
       n += m;
     }
     if (n == begin) continue;
-    const uint32_t len = t.entry ? uint32_t(s->token_off[ti + 1] - s->token_off[ti]) : 0;
-    spans->push_back(CharSpan{{t.key[0], t.key[1]}, len, t.hash, uint32_t(begin), uint32_t(n)});
+    spans->push_back(CharSpan{{t.key[0], t.key[1]}, t.len, t.hash, uint32_t(begin), uint32_t(n)});
   }
   *sq = sum;
   return n;

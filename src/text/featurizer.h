@@ -59,7 +59,8 @@ inline uint64_t Fnv1a(uint64_t h, const void* data, size_t n) {
 // Per-thread buffers for featurisation; no allocation once warm.
 struct FeaturizerScratch {
   TokenizerScratch tok;
-  std::string utf8;                 // "<token>" bytes for char n-grams, tokens for words
+  static constexpr size_t kUtf8Slack = 16;  // bytes of utf8 readable after the last token
+  std::string utf8;                 // the tokens' bytes, back to back
   std::vector<uint32_t> offsets;    // byte offset of each code point in utf8
   std::vector<uint32_t> token_off;  // byte offsets of tokens in `utf8` (word pass)
   std::vector<uint32_t> buckets[kNumGroups];
@@ -82,18 +83,23 @@ struct FeaturizerScratch {
   // configuration `token_cache_config` (num_buckets, char_min, char_max, char_tf packed).
   // kPerText: the known rows of the token's keys in key order, repeats kept; kPerToken: the
   // token's entries (distinct rows, first occurrence order) with weights and their sum of squares.
+  // The keys sit in a compact array of their own (64 KB) that stays in a core's cache; a
+  // token's rows and weights are read only on a hit.
   static constexpr size_t kCachedTokenBytes = 16;
   static constexpr size_t kCachedTokenRows = 64;
-  static constexpr size_t kTokenCacheSize = 2048;  // entries (a power of two), 1.1 MB
+  static constexpr size_t kTokenCacheSize = 2048;  // entries (a power of two), 1.1 MB in all
   struct CachedToken {
     uint64_t key[2];  // the token's bytes, zero-padded
     uint32_t len;     // its length in bytes; 0 marks an empty entry (tokens are never empty)
-    uint32_t count;   // rows[0, count) (and weights, kPerToken)
+    uint32_t count;   // rows[0, count) (and weights, kPerToken) of its CachedRows
     double sq;        // kPerToken: sum of weights^2
+  };
+  struct CachedRows {
     uint32_t rows[kCachedTokenRows];
     float weights[kCachedTokenRows];  // kPerToken: (1 + ln tf) * idf
   };
   std::vector<CachedToken> token_cache;
+  std::vector<CachedRows> token_cache_rows;
   uint64_t token_cache_owner = 0;
   uint64_t token_cache_config = 0;
   std::vector<uint32_t> token_keys;  // one token's character buckets
