@@ -150,12 +150,10 @@ inline void CharNgrams(const FeaturizerConfig& c, const BucketMap& bucket, const
 // s->token_off (byte offset of each token, plus the end), and s->offsets (byte offset of each
 // code point, plus the end) when the text is not ASCII (TokenCharKeys reads it only then).
 void TokenizeAndEncode(std::string_view text, FeaturizerScratch* s) {
-  if (IsAscii(text)) {  // the common case: straight to bytes
-    if (s->utf8.size() < text.size() + FeaturizerScratch::kUtf8Slack)
-      s->utf8.resize(text.size() + FeaturizerScratch::kUtf8Slack);
-    TokenizeAscii(text, &s->tok, &s->utf8, &s->token_off);
-    return;
-  }
+  // The common case, ASCII: straight to bytes.
+  if (s->utf8.size() < text.size() + FeaturizerScratch::kUtf8Slack)
+    s->utf8.resize(text.size() + FeaturizerScratch::kUtf8Slack);
+  if (TokenizeAscii(text, &s->tok, &s->utf8, &s->token_off)) return;
   Tokenize(text, &s->tok);
   const int32_t* cps = s->tok.codepoints.data();
   const auto& toks = s->tok.tokens;

@@ -41,7 +41,7 @@ void AppendUtf8(int32_t cp, std::string* out) {
 
 namespace {
 
-enum class CharClass { kWord, kApostrophe, kSymbol, kSeparator };
+enum class CharClass { kWord, kApostrophe, kSymbol, kSeparator, kNotAscii };
 
 CharClass Classify(int32_t cp) {
   if (cp == 0x27 || cp == 0x2019) return CharClass::kApostrophe;
@@ -59,17 +59,18 @@ CharClass Classify(int32_t cp) {
   }
 }
 
-// Classify() of every ASCII code point, computed once from the same utf8proc tables.
+// Classify() of every ASCII code point, computed once from the same utf8proc tables, by byte
+// (kNotAscii for bytes >= 0x80).
 struct AsciiClassTable {
-  CharClass cls[128];
+  CharClass cls[256];
   AsciiClassTable() {
-    for (int32_t cp = 0; cp < 128; ++cp) cls[cp] = Classify(cp);
+    for (int32_t b = 0; b < 256; ++b) cls[b] = b < 128 ? Classify(b) : CharClass::kNotAscii;
   }
 };
+const AsciiClassTable kAsciiClass;
 
 inline CharClass ClassifyFast(int32_t cp) {
-  static const AsciiClassTable table;
-  return uint32_t(cp) < 128 ? table.cls[cp] : Classify(cp);
+  return uint32_t(cp) < 128 ? kAsciiClass.cls[cp] : Classify(cp);
 }
 
 }  // namespace
@@ -159,9 +160,9 @@ void Tokenize(std::string_view text, TokenizerScratch* s) {
   if (in_word) s->tokens.push_back({word_begin, write});
 }
 
-void TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* bytes,
+bool TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* bytes,
                    std::vector<uint32_t>* token_off) {
-  static const AsciiClassTable table;
+  const AsciiClassTable& table = kAsciiClass;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   if (bytes->size() < n) bytes->resize(n);
@@ -181,6 +182,7 @@ void TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* byte
     }
     // "what's" -> "whats", as in Tokenize.
     if (k == CharClass::kApostrophe && in_word && i + 1 < n && table.cls[p[i + 1]] == CharClass::kWord) continue;
+    if (k == CharClass::kNotAscii) return false;
     in_word = false;
     if (k == CharClass::kSymbol) {
       off[count++] = len;
@@ -191,6 +193,7 @@ void TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* byte
   token_off->resize(count + 1);
   s->tokens.resize(count);
   for (uint32_t t = 0; t < count; ++t) s->tokens[t] = {off[t], off[t + 1]};
+  return true;
 }
 
 std::vector<std::string> TokenizeToStrings(std::string_view text) {

@@ -41,11 +41,12 @@ void Tokenize(std::string_view text, TokenizerScratch* scratch);
 // True when every byte of `text` is ASCII (< 0x80).
 bool IsAscii(std::string_view text);
 
-// Tokenize() of ASCII text (IsAscii(text) must hold), written as bytes: the tokens, lower-cased,
-// back to back in (*bytes)[0, token_off->back()), token i being [token_off[i], token_off[i+1]).
-// scratch->tokens gets the same spans (a code point is a byte here); scratch->codepoints is not
-// used. The same tokens as Tokenize() (normalizer_test compares them), without the code points.
-void TokenizeAscii(std::string_view text, TokenizerScratch* scratch, std::string* bytes,
+// Tokenize() of ASCII text, written as bytes: the tokens, lower-cased, back to back in
+// (*bytes)[0, token_off->back()), token i being [token_off[i], token_off[i+1]); scratch->tokens
+// gets the same spans (a code point is a byte here) and scratch->codepoints is not used. The
+// same tokens as Tokenize() (normalizer_test compares them), without the code points. Returns
+// false, with the outputs unspecified, when `text` has a byte >= 0x80: call Tokenize() then.
+bool TokenizeAscii(std::string_view text, TokenizerScratch* scratch, std::string* bytes,
                    std::vector<uint32_t>* token_off);
 
 // Convenience for tests and tools: the tokens of `text` as UTF-8 strings.

@@ -415,7 +415,7 @@ TEST(TokenizeAsciiTest, SameTokensAsTokenize) {
   for (const std::string& text : texts) {
     ASSERT_TRUE(IsAscii(text));
     Tokenize(text, &ref);
-    TokenizeAscii(text, &fast, &bytes, &off);
+    ASSERT_TRUE(TokenizeAscii(text, &fast, &bytes, &off));
     ASSERT_EQ(off.size(), ref.tokens.size() + 1) << text;
     ASSERT_EQ(fast.tokens.size(), ref.tokens.size()) << text;
     for (size_t k = 0; k < ref.tokens.size(); ++k) {
@@ -427,6 +427,8 @@ TEST(TokenizeAsciiTest, SameTokensAsTokenize) {
     }
   }
   EXPECT_FALSE(IsAscii("caf\xC3\xA9"));
+  for (const char* text : {"caf\xC3\xA9", "\xFF", "ok \x80", "\xC3\xA9t\xC3\xA9"})
+    EXPECT_FALSE(TokenizeAscii(text, &fast, &bytes, &off)) << text;
 }
 
 TEST(AppendUtf8Test, EncodesEveryLength) {
