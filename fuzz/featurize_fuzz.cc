@@ -45,5 +45,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sq += double(a.weights[i]) * a.weights[i];
   }
   if (!a.rows.empty() && std::fabs(sq - 1.0) > 1e-4) std::abort();
+  // Per-token character entries (the default configuration): one span per token with entries,
+  // back to back up to the end, and the same spans from both scratches.
+  if (a.unscaled != b.unscaled || a.char_scale != b.char_scale || a.spans.size() != b.spans.size()) std::abort();
+  if (a.unscaled.size() != a.rows.size()) std::abort();
+  size_t at = a.spans.empty() ? a.rows.size() : a.spans.front().begin;
+  for (size_t k = 0; k < a.spans.size(); ++k) {
+    const fastintent::CharSpan& x = a.spans[k];
+    const fastintent::CharSpan& y = b.spans[k];
+    if (x.begin != at || x.end <= x.begin || x.len > 16 || x.len != y.len || x.hash != y.hash ||
+        x.key[0] != y.key[0] || x.key[1] != y.key[1] || x.begin != y.begin || x.end != y.end)
+      std::abort();
+    for (size_t i = x.begin; i < x.end; ++i)
+      if (a.weights[i] != float(a.unscaled[i] * a.char_scale)) std::abort();
+    at = x.end;
+  }
+  if (at != a.rows.size()) std::abort();
   return 0;
 }

@@ -436,6 +436,9 @@ inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_s
 
 inline const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
+// Whether this is an AVX-512 target, where kernels.cc may take its VNNI MatVecI8 instead.
+inline bool IsAvx512() { return HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL; }
+
 }  // namespace fastintent::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 

@@ -69,6 +69,7 @@ float QuantizeI16(const float* x, size_t n, float max_q, int16_t* q);
 
 // y[r] = bias[r] + (x_scale * w_scale[r]) * sum_j w[r * cols + j] * x[j] for r < rows, the sum
 // computed exactly in int32: `cols` a multiple of kInt8Pad, and cols * 127 * max|x| < 2^31.
+// (On AVX-512 CPUs with VNNI the dispatcher uses a vpdpwssd version written in kernels.cc.)
 void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, const int16_t* x,
               float x_scale, const float* bias, float* y);
 

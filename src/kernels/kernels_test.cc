@@ -832,6 +832,29 @@ TEST(KernelsDispatchTest, DefaultTargetIsTheBestSupported) {
   CheckDispatchedKernels(ActiveTarget());
 }
 
+// MatVecI8 through the dispatcher (on AVX-512 VNNI CPUs, the intrinsics version in kernels.cc,
+// which the per-target tests do not reach): exact integer sums over odd row counts and every
+// column count up to the contract's largest |x|.
+TEST(KernelsDispatchTest, MatVecI8SumsAreExact) {
+  std::mt19937 rng(15);
+  for (size_t cols : {32, 64, 96, 256, 512, 1024}) {
+    const int max_x = int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
+    for (size_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 151}) {
+      const auto w = ft::RandomInt<int8_t>(rows * cols, rng, -127, 127);
+      auto x = ft::RandomInt<int16_t>(cols, rng, -max_x, max_x);
+      x[0] = int16_t(max_x);  // extremes included
+      x[cols - 1] = int16_t(-max_x);
+      std::vector<float> ones(rows, 1.0f), zeros(rows, 0.0f), y(rows, -1.0f);
+      MatVecI8(w.data(), ones.data(), rows, cols, x.data(), 1.0f, zeros.data(), y.data());
+      for (size_t r = 0; r < rows; ++r) {
+        int64_t sum = 0;
+        for (size_t j = 0; j < cols; ++j) sum += int64_t(w[r * cols + j]) * x[j];
+        ASSERT_EQ(y[r], float(sum)) << "rows " << rows << " cols " << cols << " row " << r;
+      }
+    }
+  }
+}
+
 TEST(KernelsDispatchTest, EveryLibraryTarget) {
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     if (!(target & kLibraryTargets)) continue;
