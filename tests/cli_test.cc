@@ -860,7 +860,7 @@ TEST_F(DamagedModelTest, OurParserAgreesWithTheFile) {
   std::set<std::string> names;
   for (const Section& x : s) names.insert(x.name);
   EXPECT_EQ(names, (std::set<std::string>{"featurizer", "labels", "calibration", "vocabulary",
-                                          "weights", "metadata"}));
+                                          "weights", "tokens", "metadata"}));
 }
 
 TEST_F(DamagedModelTest, FlippedWeightByteIsAChecksumMismatch) {

@@ -117,15 +117,61 @@ uint64_t NextModelId() {
 }
 }  // namespace
 
+namespace {
+
+// out = sum_k unscaled[k] * E[rows[k]] over the entries of `span` (out: stride0 floats).
+void TokenSum(const Network& net, const FeatureVector& x, const CharSpan& span, float* out) {
+  const size_t w0 = net.stride0();
+  std::memset(out, 0, w0 * sizeof(float));
+  const size_t count = span.end - span.begin;
+  if (net.precision == Precision::kInt8) {
+    kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
+                                x.rows.data() + span.begin, x.unscaled.data() + span.begin, count, out, w0);
+  } else {
+    kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data() + span.begin,
+                              x.unscaled.data() + span.begin, count, out, w0);
+  }
+}
+
+}  // namespace
+
 Model::Model(Featurizer featurizer, Network network, std::vector<std::string> labels,
-             OutputKind kind, float threshold, std::string oos_label)
+             OutputKind kind, float threshold, std::string oos_label,
+             std::vector<std::string> frequent_tokens)
     : id_(NextModelId()),
       featurizer_(std::move(featurizer)),
       network_(std::move(network)),
       labels_(std::move(labels)),
       kind_(kind),
       threshold_(threshold),
-      oos_label_(std::move(oos_label)) {}
+      oos_label_(std::move(oos_label)),
+      frequent_tokens_(std::move(frequent_tokens)) {
+  if (featurizer_.config().char_tf != CharTf::kPerToken || frequent_tokens_.empty()) return;
+  // Each token featurised alone gives its character entries (one keyed span when the token
+  // tokenises to itself and is cacheable), summed exactly as a session would on a miss.
+  auto table = std::make_shared<TokenSumTable>();
+  table->stride = network_.stride0();
+  size_t slots = 16;
+  while (slots < 2 * frequent_tokens_.size()) slots *= 2;
+  table->slots.assign(slots, 0);
+  table->sums.Resize(frequent_tokens_.size() * table->stride);
+  FeaturizerScratch scratch;
+  FeatureVector x;
+  for (const std::string& token : frequent_tokens_) {
+    featurizer_.Featurize(token, &scratch, &x);
+    if (x.spans.size() != 1) continue;
+    const CharSpan& span = x.spans[0];
+    if (span.len != token.size() || std::memcmp(span.key, token.data(), span.len) != 0) continue;
+    if (table->Find(span)) continue;  // listed twice
+    const size_t entry = table->keys.size();
+    TokenSum(network_, x, span, table->sums.data() + entry * table->stride);
+    table->keys.push_back({{span.key[0], span.key[1]}, span.len});
+    size_t i = span.hash & (slots - 1);
+    while (table->slots[i] != 0) i = (i + 1) & (slots - 1);
+    table->slots[i] = uint32_t(entry + 1);
+  }
+  token_table_ = std::move(table);
+}
 
 Session Model::NewSession() const {
   Session s;
@@ -143,7 +189,7 @@ Session Model::NewSession() const {
 
 void ForwardLogits(const Network& net, const FeatureVector& x,
                    std::vector<AlignedBuffer<float>>* acts, float* logits,
-                   AlignedBuffer<int16_t>* quantized, TokenSums* sums) {
+                   AlignedBuffer<int16_t>* quantized, TokenSums* sums, const TokenSumTable* table) {
   float* h = (*acts)[0].data();
   const size_t w0 = net.stride0();
   std::memset(h, 0, w0 * sizeof(float));
@@ -167,12 +213,17 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
         accumulate(x.weights.data(), span.begin, span.end, h);
         continue;
       }
+      if (table) {
+        if (const float* shared = table->Find(span)) {
+          kernels::Axpy(x.char_scale, shared, h, w0);
+          continue;
+        }
+      }
       const size_t slot = span.hash & (TokenSums::kSlots - 1);
       TokenSums::Key& key = sums->keys[slot];
       float* sum = sums->sums.data() + slot * w0;
       if (key.len != span.len || key.bytes[0] != span.key[0] || key.bytes[1] != span.key[1]) {
-        std::memset(sum, 0, w0 * sizeof(float));
-        accumulate(x.unscaled.data(), span.begin, span.end, sum);
+        TokenSum(net, x, span, sum);
         key = {{span.key[0], span.key[1]}, span.len};
       }
       kernels::Axpy(x.char_scale, sum, h, w0);
@@ -218,7 +269,8 @@ Status Model::Probabilities(std::string_view text, Session* s) const {
       sums->owner = id_;
     }
   }
-  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized, sums);
+  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized, sums,
+                token_table_.get());
   if (kind_ == OutputKind::kSoftmax) {
     kernels::Softmax(s->probs.data(), s->probs.size());
   } else {
@@ -267,7 +319,7 @@ void Model::Decide(const std::vector<float>& probs, int k, float threshold,
 
 std::shared_ptr<const Model> QuantizeModel(const Model& m) {
   return std::make_shared<const Model>(m.featurizer(), QuantizeNetwork(m.network()), m.labels(),
-                                       m.kind(), m.threshold(), m.oos_label());
+                                       m.kind(), m.threshold(), m.oos_label(), m.frequent_tokens());
 }
 
 int Model::LabelIndex(std::string_view name) const {

@@ -96,7 +96,7 @@ float ActivationRange(size_t cols);
 // sum_k unscaled[k] * E[rows[k]] over the entries of the token keys[i] (len 0: empty);
 // direct-mapped on CharSpan::hash. All entries belong to the model whose id() is `owner`.
 struct TokenSums {
-  static constexpr size_t kSlots = 2048;  // x the first layer's width in floats: 2 MB at 256
+  static constexpr size_t kSlots = 1024;  // x the first layer's width in floats: 1 MB at 256
   struct Key {
     uint64_t bytes[2];
     uint32_t len;
@@ -104,6 +104,27 @@ struct TokenSums {
   uint64_t owner = 0;
   std::vector<Key> keys;
   AlignedBuffer<float> sums;  // kSlots x stride0
+};
+
+// The first-layer sums of a model's frequent tokens (Model::frequent_tokens()), computed once
+// when the Model is built and read by every session: most tokens of a text are found here, and
+// only the rest go through a session's TokenSums. Immutable.
+struct TokenSumTable {
+  std::vector<TokenSums::Key> keys;  // entry i's token
+  std::vector<uint32_t> slots;       // open addressing on CharSpan::hash: entry + 1, 0 = empty
+  AlignedBuffer<float> sums;         // entries x stride0, as TokenSums::sums
+  size_t stride = 0;
+  // The sum of `span`'s token, or null when the token is not in the table.
+  const float* Find(const CharSpan& span) const {
+    if (slots.empty()) return nullptr;
+    const size_t mask = slots.size() - 1;
+    for (size_t i = span.hash & mask; slots[i] != 0; i = (i + 1) & mask) {
+      const TokenSums::Key& k = keys[slots[i] - 1];
+      if (k.len == span.len && k.bytes[0] == span.key[0] && k.bytes[1] == span.key[1])
+        return sums.data() + size_t(slots[i] - 1) * stride;
+    }
+    return nullptr;
+  }
 };
 
 // Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
@@ -125,8 +146,10 @@ struct LabelScore {
 
 class Model {
  public:
+  // `frequent_tokens`: tokens whose first-layer sums are precomputed for every session
+  // (CharTf::kPerToken models; others ignore them). See TokenSumTable.
   Model(Featurizer featurizer, Network network, std::vector<std::string> labels, OutputKind kind,
-        float threshold, std::string oos_label);
+        float threshold, std::string oos_label, std::vector<std::string> frequent_tokens = {});
 
   // Session sized for this model.
   Session NewSession() const;
@@ -153,6 +176,9 @@ class Model {
   int LabelIndex(std::string_view name) const;
   // Different for every constructed Model (never 0); what a Session's caches are keyed on.
   uint64_t id() const { return id_; }
+  const std::vector<std::string>& frequent_tokens() const { return frequent_tokens_; }
+  // Entries of the shared TokenSumTable (frequent tokens that are cacheable, each once).
+  size_t token_table_size() const { return token_table_ ? token_table_->keys.size() : 0; }
 
  private:
   uint64_t id_;
@@ -162,6 +188,8 @@ class Model {
   OutputKind kind_;
   float threshold_;
   std::string oos_label_;
+  std::vector<std::string> frequent_tokens_;
+  std::shared_ptr<const TokenSumTable> token_table_;
 };
 
 // Runs the network on a featurised input; shared by inference and the trainer's evaluation.
@@ -169,11 +197,13 @@ class Model {
 // Int8 networks also need `quantized` (shaped by Session): each dense layer's input is
 // quantised to int16 (QuantizeI16 with ActivationRange) and multiplied exactly in integers.
 // With `sums` (kSlots keys and sums, for this network) and x.spans, the character entries of
-// keyed tokens are taken as char_scale * their cached sum (filled on a miss); the result equals
-// the plain sum over x's entries up to float rounding.
+// keyed tokens are taken as char_scale * their sum from `table` (when given and it has the
+// token) or from `sums` (filled on a miss); the result equals the plain sum over x's entries up
+// to float rounding, and does not depend on where the sum came from.
 void ForwardLogits(const Network& net, const FeatureVector& x,
                    std::vector<AlignedBuffer<float>>* acts, float* logits,
-                   AlignedBuffer<int16_t>* quantized = nullptr, TokenSums* sums = nullptr);
+                   AlignedBuffer<int16_t>* quantized = nullptr, TokenSums* sums = nullptr,
+                   const TokenSumTable* table = nullptr);
 
 // A copy of `model` whose network is QuantizeNetwork(model.network()) (an int8 model is copied
 // as it is). Featuriser, labels and calibrated threshold are kept.

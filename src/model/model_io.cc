@@ -56,6 +56,7 @@ struct Parts {
   std::optional<Vocabulary> vocab;
   std::optional<Network> net;
   std::string metadata;
+  std::vector<std::string> tokens;
 };
 
 Status BadSection(const ByteSource& src, const std::string& section, const std::string& what) {
@@ -123,6 +124,20 @@ Status ReadVocabulary(ByteSource* src, uint64_t len, Parts* p) {
   auto v = Vocabulary::Create(buckets, std::move(ids), std::move(idf));
   if (!v.ok()) return BadSection(*src, "vocabulary", v.status().message());
   p->vocab = std::move(v).value();
+  return Status::Ok();
+}
+
+// The "tokens" section: u32 count, then count strings (u32 length, 1..16 bytes).
+constexpr uint32_t kMaxTokens = 1u << 16;
+Status ReadTokens(ByteSource* src, uint64_t len, Parts* p) {
+  uint32_t n;
+  FI_RETURN_IF_ERROR(src->U32(&n, "tokens"));
+  if (n > kMaxTokens || n > len / 5) return BadSection(*src, "tokens", "bad token count " + std::to_string(n));
+  p->tokens.resize(n);
+  for (std::string& t : p->tokens) {
+    FI_RETURN_IF_ERROR(src->Str(&t, FeaturizerScratch::kCachedTokenBytes, "token"));
+    if (t.empty()) return BadSection(*src, "tokens", "empty token");
+  }
   return Status::Ok();
 }
 
@@ -217,6 +232,7 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
         p.threshold = t;
       }
     } else if (name == "vocabulary") s = ReadVocabulary(src, len, &p);
+    else if (name == "tokens") s = ReadTokens(src, len, &p);
     else if (name == "weights" || name == "weights_int8") {
       if (p.net) return DataLoss(src->name() + ": both 'weights' and 'weights_int8' sections");
       s = ReadWeights(src, len, name == "weights" ? Precision::kFloat32 : Precision::kInt8, &p);
@@ -256,7 +272,8 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
     return DataLoss(src->name() + ": weights and labels disagree on the label count");
   if (metadata_json) *metadata_json = p.metadata;
   return std::make_shared<const Model>(Featurizer(*p.config, std::move(*p.vocab)), std::move(*p.net),
-                                       std::move(*p.labels), p.kind, *p.threshold, p.oos_label);
+                                       std::move(*p.labels), p.kind, *p.threshold, p.oos_label,
+                                       std::move(p.tokens));
 }
 
 }  // namespace
@@ -265,7 +282,7 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
   ByteWriter file;
   file.Bytes(kMagic, 8);
   file.U32(kModelFormatVersion);
-  file.U32(metadata_json.empty() ? 5 : 6);
+  file.U32(5 + uint32_t(!m.frequent_tokens().empty()) + uint32_t(!metadata_json.empty()));
   file.U32(Crc32c(0, file.data().data(), file.data().size()));
 
   const FeaturizerConfig& c = m.featurizer().config();
@@ -316,6 +333,12 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
     w.F32s(layer.b.data(), layer.out);
   }
   AppendSection(&file, int8 ? "weights_int8" : "weights", w.data());
+  if (!m.frequent_tokens().empty()) {
+    ByteWriter t;
+    t.U32(uint32_t(m.frequent_tokens().size()));
+    for (const std::string& token : m.frequent_tokens()) t.Str(token);
+    AppendSection(&file, "tokens", t.data());
+  }
   if (!metadata_json.empty()) AppendSection(&file, "metadata", metadata_json);
   return std::move(file.data());
 }
@@ -334,6 +357,10 @@ Status CheckSavable(const Model& m, const std::string& metadata_json) {
     if (l.size() > 4096) return InvalidArgument("a label is longer than 4096 bytes");
   if (m.oos_label().size() > 4096) return InvalidArgument("the oos label is longer than 4096 bytes");
   if (metadata_json.size() > (16u << 20)) return InvalidArgument("metadata is larger than 16 MiB");
+  if (m.frequent_tokens().size() > kMaxTokens) return InvalidArgument("more than 65536 frequent tokens");
+  for (const std::string& t : m.frequent_tokens())
+    if (t.empty() || t.size() > FeaturizerScratch::kCachedTokenBytes)
+      return InvalidArgument("a frequent token is empty or longer than 16 bytes");
   const Network& n = m.network();
   if (n.hidden.size() > kMaxLayers) return InvalidArgument("more than 16 hidden layers");
   for (uint32_t h : n.hidden)

@@ -53,7 +53,7 @@ void Fill(float* m, size_t rows, size_t cols, size_t stride, float seed) {
 }
 
 Model MakeModel(std::vector<uint32_t> hidden = {16, 8}, OutputKind kind = OutputKind::kSoftmax,
-                float threshold = 0.25f) {
+                float threshold = 0.25f, std::vector<std::string> frequent_tokens = {}) {
   const FeaturizerConfig c = SmallConfig();
   Vocabulary vocab = BuildVocabulary(c, Corpus());
   const std::vector<std::string> labels = {"music", "weather", "alarm", "out_of_scope"};
@@ -67,7 +67,7 @@ Model MakeModel(std::vector<uint32_t> hidden = {16, 8}, OutputKind kind = Output
     Fill(l.b.data(), 1, l.out, l.out, 2.0f + float(i));
   }
   return Model(Featurizer(c, std::move(vocab)), std::move(net), labels, kind, threshold,
-               "out_of_scope");
+               "out_of_scope", std::move(frequent_tokens));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +252,8 @@ void ExpectSameModel(const Model& a, const Model& b) {
   EXPECT_EQ(a.kind(), b.kind());
   EXPECT_EQ(a.threshold(), b.threshold());
   EXPECT_EQ(a.oos_label(), b.oos_label());
+  EXPECT_EQ(a.frequent_tokens(), b.frequent_tokens());
+  EXPECT_EQ(a.token_table_size(), b.token_table_size());
   const Network &na = a.network(), &nb = b.network();
   EXPECT_EQ(na.hidden, nb.hidden);
   EXPECT_EQ(na.num_labels, nb.num_labels);
@@ -570,6 +572,39 @@ TEST(ModelIoErrorTest, OverlongSectionName) {
                   "model.fim: section name length 65 exceeds 64");
   s.back().name = std::string(64, 'n');  // 64 is allowed
   EXPECT_TRUE(FromBytes(Assemble(s)).ok());
+}
+
+TEST(ModelIoTest, FrequentTokensRoundTrip) {
+  const Model m = MakeModel({16, 8}, OutputKind::kSoftmax, 0.25f, {"play", "the", "weather", "zz"});
+  ASSERT_GT(m.token_table_size(), 0u);
+  const std::string file = SerializeModel(m, "{}");
+  const std::vector<Section> sections = Split(file);
+  ASSERT_EQ(sections.size(), 7u);
+  EXPECT_EQ(sections.at(5).name, "tokens");  // after the weights, before the metadata
+  EXPECT_EQ(sections.at(5).payload, U32(4) + U32(4) + "play" + U32(3) + "the" + U32(7) + "weather" +
+                                        U32(2) + "zz");
+  auto loaded = FromBytes(file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ExpectSameModel(m, **loaded);
+  ExpectSameProbabilities(m, **loaded);
+  // Bad token lists, each with correct checksums.
+  const auto with_tokens = [&](const std::string& payload) {
+    std::vector<Section> s = sections;
+    s.at(5).payload = payload;
+    return Assemble(s);
+  };
+  ExpectLoadError(with_tokens(U32(70000)), StatusCode::kDataLoss, "model.fim: section 'tokens': bad token count 70000");
+  ExpectLoadError(with_tokens(U32(2) + U32(1) + "a" + U32(0)), StatusCode::kDataLoss,
+                  "model.fim: section 'tokens': empty token");
+  ExpectLoadError(with_tokens(U32(1) + U32(17) + std::string(17, 'a')), StatusCode::kDataLoss,
+                  "model.fim: token length 17 exceeds 16");
+  ExpectLoadError(with_tokens(U32(1) + U32(4) + "ab"), StatusCode::kDataLoss,
+                  "model.fim: section 'tokens': payload size disagrees with its length");
+  // And a model that could not be loaded again is not saved.
+  TempDir dir;
+  const Status st = SaveModel(MakeModel({16}, OutputKind::kSoftmax, 0.25f, {std::string(17, 'x')}),
+                              dir.path() + "/m.fim", "");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------------------------------------

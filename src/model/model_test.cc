@@ -29,7 +29,8 @@ void Fill(float* m, size_t rows, size_t cols, size_t stride, float seed) {
     for (size_t j = 0; j < cols; ++j) m[r * stride + j] = std::sin(seed + 0.37f * float(r * cols + j)) * 0.5f;
 }
 
-std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPerToken) {
+std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPerToken,
+                                       std::vector<std::string> frequent = {}) {
   FeaturizerConfig c;
   c.num_buckets = 1u << 14;
   c.min_df = 1;
@@ -44,7 +45,7 @@ std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPer
   Fill(l.w.data(), l.out, l.in, l.stride(), seed + 2);
   Fill(l.b.data(), 1, l.out, l.out, seed + 3);
   return std::make_shared<const Model>(Featurizer(c, std::move(vocab)), std::move(net), labels,
-                                       OutputKind::kSoftmax, 0.0f, "");
+                                       OutputKind::kSoftmax, 0.0f, "", std::move(frequent));
 }
 
 // Probabilities without the cache: the plain embedding bag over every entry.
@@ -129,6 +130,30 @@ TEST(TokenSumsTest, ASessionSharedBetweenModelsNeverMixesTheirSums) {
     }
   }
   EXPECT_NE(Cached(*a, "play some jazz", &shared), Cached(*b, "play some jazz", &shared));
+}
+
+// A model's precomputed sums of its frequent tokens give the very same bits as a session's own
+// (same rows, same order, same kernel), for both precisions.
+TEST(TokenSumTableTest, SameResultsAsWithoutTheTable) {
+  const std::vector<std::string> frequent = {"play", "the", "jazz", "banana", "weather", "play",
+                                             "internationalization", "what's", "a.b", "qqqq", "PLAY"};
+  for (bool int8 : {false, true}) {
+    auto plain = MakeModel(0.4f), with = MakeModel(0.4f, CharTf::kPerToken, frequent);
+    if (int8) {
+      plain = QuantizeModel(*plain);
+      with = QuantizeModel(*with);
+    }
+    // Listed twice ("play"), too long to be keyed, not tokenising to itself ("what's" -> "whats",
+    // "a.b", "PLAY"), or without known n-grams ("qqqq"): not in the table.
+    EXPECT_EQ(with->token_table_size(), 5u);  // play, the, jazz, banana, weather
+    EXPECT_EQ(with->frequent_tokens(), frequent);  // kept as given, for saving
+    Session a = plain->NewSession(), b = with->NewSession();
+    for (const std::string& text : Texts(*plain)) EXPECT_EQ(Cached(*plain, text, &a), Cached(*with, text, &b)) << text;
+  }
+}
+
+TEST(TokenSumTableTest, PerTextModelsIgnoreFrequentTokens) {
+  EXPECT_EQ(MakeModel(0.4f, CharTf::kPerText, {"play", "jazz"})->token_table_size(), 0u);
 }
 
 TEST(TokenSumsTest, PerTextModelsDoNotUseTheCache) {

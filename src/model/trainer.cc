@@ -392,6 +392,38 @@ StatusOr<std::vector<uint32_t>> HiddenPreset(const std::string& name) {
   return NotFound("unknown architecture preset '" + name + "' (known: default, seed, wide, linear)");
 }
 
+namespace {
+
+// At most this many frequent tokens per model: their sums take this x the first layer's width
+// floats (8 MB at 256).
+constexpr size_t kMaxFrequentTokens = 8192;
+
+// The tokens of `train` seen at least twice that a session could cache (ASCII, at most 16
+// bytes), most frequent first (ties by bytes), at most kMaxFrequentTokens: the Model
+// precomputes their first-layer sums (TokenSumTable). Empty unless `c` counts character TF per
+// token.
+std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset& train) {
+  if (c.char_tf != CharTf::kPerToken || c.char_min == 0) return {};
+  std::map<std::string, uint32_t> count;
+  for (const Example& e : train.examples)
+    for (std::string& t : TokenizeToStrings(e.text))
+      if (t.size() <= FeaturizerScratch::kCachedTokenBytes) count[std::move(t)]++;
+  std::vector<std::pair<uint32_t, std::string>> order;
+  for (auto& [token, n] : count) {
+    const bool ascii = std::all_of(token.begin(), token.end(), [](char ch) { return (ch & 0x80) == 0; });
+    if (n >= 2 && ascii) order.push_back({n, token});
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  if (order.size() > kMaxFrequentTokens) order.resize(kMaxFrequentTokens);
+  std::vector<std::string> out;
+  for (auto& [n, token] : order) out.push_back(std::move(token));
+  return out;
+}
+
+}  // namespace
+
 StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOptions& o,
                       TrainReport* report) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -568,7 +600,8 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     return refitted;
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return Model(std::move(featurizer), std::move(best), std::move(labels), kind, calr.threshold, oos);
+  return Model(std::move(featurizer), std::move(best), std::move(labels), kind, calr.threshold, oos,
+               FrequentTokens(o.featurizer, train));
 }
 
 }  // namespace fastintent

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -118,6 +119,30 @@ TEST(TrainerTest, LearnsSeparableTask) {
   EXPECT_GE(report.best_valid_accuracy, 0.95);
   EXPECT_EQ(report.threshold, 0.0f);  // no out-of-scope examples: rejection off
   EXPECT_EQ(model->threshold(), 0.0f);
+  // The training tokens seen twice or more, most frequent first, with their sums precomputed.
+  const std::vector<std::string>& frequent = model->frequent_tokens();
+  ASSERT_FALSE(frequent.empty());
+  std::map<std::string, int> count;
+  for (const Example& e : train.examples)
+    for (const std::string& t : TokenizeToStrings(e.text)) count[t]++;
+  for (size_t i = 0; i < frequent.size(); ++i) {
+    EXPECT_GE(count[frequent[i]], 2) << frequent[i];
+    if (i > 0) EXPECT_GE(count[frequent[i - 1]], count[frequent[i]]);
+  }
+  size_t seen_twice = 0;
+  for (const auto& [t, n] : count) seen_twice += n >= 2;
+  EXPECT_EQ(frequent.size(), seen_twice);  // all short ASCII here
+  EXPECT_EQ(model->token_table_size(), frequent.size());
+}
+
+TEST(TrainerTest, PerTextModelsHaveNoFrequentTokens) {
+  TrainOptions o = SmallOptions();
+  o.featurizer.char_tf = CharTf::kPerText;
+  o.max_epochs = 2;
+  const Dataset train = SingleLabel(40, 1);
+  auto model = Train(train, nullptr, o, nullptr);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  EXPECT_TRUE(model->frequent_tokens().empty());
 }
 
 TEST(TrainerTest, CarvesStratifiedValidationSplit) {
