@@ -151,13 +151,16 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
   // tokenises to itself and is cacheable), summed exactly as a session would on a miss.
   auto table = std::make_shared<TokenSumTable>();
   table->stride = network_.stride0();
+  const size_t count = std::min({frequent_tokens_.size(), kMaxFrequentTokens,
+                                 kMaxTokenTableBytes / (table->stride * sizeof(float))});
   size_t slots = 16;
-  while (slots < 2 * frequent_tokens_.size()) slots *= 2;
+  while (slots < 2 * count) slots *= 2;
   table->slots.assign(slots, 0);
-  table->sums.Resize(frequent_tokens_.size() * table->stride);
+  table->sums.Resize(count * table->stride);
   FeaturizerScratch scratch;
   FeatureVector x;
-  for (const std::string& token : frequent_tokens_) {
+  for (size_t t = 0; t < count; ++t) {
+    const std::string& token = frequent_tokens_[t];
     featurizer_.Featurize(token, &scratch, &x);
     if (x.spans.size() != 1) continue;
     const CharSpan& span = x.spans[0];

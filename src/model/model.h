@@ -144,10 +144,16 @@ struct LabelScore {
   float prob;
 };
 
+// At most this many frequent tokens per model (the `tokens` section's limit).
+constexpr size_t kMaxFrequentTokens = 8192;
+// The TokenSumTable takes at most this much memory: with a first layer wider than 2,048, only
+// the most frequent tokens that fit get precomputed sums.
+constexpr size_t kMaxTokenTableBytes = size_t(64) << 20;
+
 class Model {
  public:
   // `frequent_tokens`: tokens whose first-layer sums are precomputed for every session
-  // (CharTf::kPerToken models; others ignore them). See TokenSumTable.
+  // (CharTf::kPerToken models; others ignore them), most frequent first. See TokenSumTable.
   Model(Featurizer featurizer, Network network, std::vector<std::string> labels, OutputKind kind,
         float threshold, std::string oos_label, std::vector<std::string> frequent_tokens = {});
 

@@ -128,11 +128,10 @@ Status ReadVocabulary(ByteSource* src, uint64_t len, Parts* p) {
 }
 
 // The "tokens" section: u32 count, then count strings (u32 length, 1..16 bytes).
-constexpr uint32_t kMaxTokens = 1u << 16;
 Status ReadTokens(ByteSource* src, uint64_t len, Parts* p) {
   uint32_t n;
   FI_RETURN_IF_ERROR(src->U32(&n, "tokens"));
-  if (n > kMaxTokens || n > len / 5) return BadSection(*src, "tokens", "bad token count " + std::to_string(n));
+  if (n > kMaxFrequentTokens || n > len / 5) return BadSection(*src, "tokens", "bad token count " + std::to_string(n));
   p->tokens.resize(n);
   for (std::string& t : p->tokens) {
     FI_RETURN_IF_ERROR(src->Str(&t, FeaturizerScratch::kCachedTokenBytes, "token"));
@@ -357,7 +356,8 @@ Status CheckSavable(const Model& m, const std::string& metadata_json) {
     if (l.size() > 4096) return InvalidArgument("a label is longer than 4096 bytes");
   if (m.oos_label().size() > 4096) return InvalidArgument("the oos label is longer than 4096 bytes");
   if (metadata_json.size() > (16u << 20)) return InvalidArgument("metadata is larger than 16 MiB");
-  if (m.frequent_tokens().size() > kMaxTokens) return InvalidArgument("more than 65536 frequent tokens");
+  if (m.frequent_tokens().size() > kMaxFrequentTokens)
+    return InvalidArgument("more than " + std::to_string(kMaxFrequentTokens) + " frequent tokens");
   for (const std::string& t : m.frequent_tokens())
     if (t.empty() || t.size() > FeaturizerScratch::kCachedTokenBytes)
       return InvalidArgument("a frequent token is empty or longer than 16 bytes");

@@ -593,7 +593,7 @@ TEST(ModelIoTest, FrequentTokensRoundTrip) {
     s.at(5).payload = payload;
     return Assemble(s);
   };
-  ExpectLoadError(with_tokens(U32(70000)), StatusCode::kDataLoss, "model.fim: section 'tokens': bad token count 70000");
+  ExpectLoadError(with_tokens(U32(8193)), StatusCode::kDataLoss, "model.fim: section 'tokens': bad token count 8193");
   ExpectLoadError(with_tokens(U32(2) + U32(1) + "a" + U32(0)), StatusCode::kDataLoss,
                   "model.fim: section 'tokens': empty token");
   ExpectLoadError(with_tokens(U32(1) + U32(17) + std::string(17, 'a')), StatusCode::kDataLoss,

@@ -152,6 +152,29 @@ TEST(TokenSumTableTest, SameResultsAsWithoutTheTable) {
   }
 }
 
+// The table's memory is bounded whatever a file lists: with a first layer 8,192 wide (32 KB a
+// sum), only the 2,048 most frequent tokens get one; the others use the session cache.
+TEST(TokenSumTableTest, MemoryIsBoundedForWideModels) {
+  FeaturizerConfig c;
+  c.num_buckets = 1u << 16;
+  c.min_df = 1;
+  c.word_ngrams = 1;
+  c.char_min = c.char_max = 2;
+  std::vector<std::string> tokens;
+  for (char a = 'a'; a <= 'z'; ++a)
+    for (char b = 'a'; b <= 'z'; ++b)
+      for (char d = 'a'; d <= 'd'; ++d) tokens.push_back(std::string{a, b, d});  // 2,704 tokens
+  Vocabulary vocab = BuildVocabulary(c, tokens);
+  Network net;
+  net.Allocate({8192}, 2, uint32_t(vocab.size()));
+  Fill(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), 0.5f);
+  const Model m(Featurizer(c, std::move(vocab)), std::move(net), {"a", "b"}, OutputKind::kSoftmax, 0.0f, "",
+                tokens);
+  EXPECT_EQ(m.token_table_size(), kMaxTokenTableBytes / (8192 * sizeof(float)));
+  Session s = m.NewSession();
+  EXPECT_TRUE(m.Probabilities("zzd abc", &s).ok());  // one token in the table, one not
+}
+
 TEST(TokenSumTableTest, PerTextModelsIgnoreFrequentTokens) {
   EXPECT_EQ(MakeModel(0.4f, CharTf::kPerText, {"play", "jazz"})->token_table_size(), 0u);
 }

@@ -394,10 +394,6 @@ StatusOr<std::vector<uint32_t>> HiddenPreset(const std::string& name) {
 
 namespace {
 
-// At most this many frequent tokens per model: their sums take this x the first layer's width
-// floats (8 MB at 256).
-constexpr size_t kMaxFrequentTokens = 8192;
-
 // The tokens of `train` seen at least twice that a session could cache (ASCII, at most 16
 // bytes), most frequent first (ties by bytes), at most kMaxFrequentTokens: the Model
 // precomputes their first-layer sums (TokenSumTable). Empty unless `c` counts character TF per
