@@ -570,6 +570,9 @@ TEST_F(CliTest, Inspect) {
   EXPECT_EQ(j["file_bytes"].get<uintmax_t>(), std::filesystem::file_size(model));
   EXPECT_EQ(j["featurizer"]["num_buckets"], 65536);
   EXPECT_EQ(j["featurizer"]["char_tf"], "token");  // the default
+  EXPECT_GT(j["frequent_tokens"].get<int>(), 10);    // words seen twice in intents.jsonl
+  EXPECT_GT(j["precomputed_token_sums"].get<int>(), 10);
+  EXPECT_LE(j["precomputed_token_sums"].get<int>(), j["frequent_tokens"].get<int>());
   EXPECT_GT(j["vocabulary_rows"].get<int>(), 50);
   EXPECT_GT(j["parameters"].get<int>(), 16 * 50);
   EXPECT_EQ(j["metadata"]["seed"], 1);
@@ -588,6 +591,7 @@ TEST_F(CliTest, CharTfTextTrainsAPerTextModel) {
   r = Run({"inspect", "--json", Path("per-text.fim")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["featurizer"]["char_tf"], "text");
+  EXPECT_EQ(json::parse(r.out)["frequent_tokens"], 0);
   r = Run({"predict", "-m", Path("per-text.fim"), "--threshold", "0", "will it snow tonight"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, r.out.find(' ')), "weather") << r.out;

@@ -39,6 +39,8 @@ int Run(const InspectArgs& a) {
       {"parameters", m.network().ParameterCount()},
       {"featurizer", {{"num_buckets", c.num_buckets}, {"word_ngrams", c.word_ngrams}, {"char_min", c.char_min},
                       {"char_max", c.char_max}, {"min_df", c.min_df}, {"char_tf", CharTfName(c.char_tf)}}},
+      {"frequent_tokens", m.frequent_tokens().size()},
+      {"precomputed_token_sums", m.token_table_size()},
   };
   auto mj = nlohmann::json::parse(meta, nullptr, false);
   if (!meta.empty() && !mj.is_discarded()) j["metadata"] = mj;
@@ -55,6 +57,8 @@ int Run(const InspectArgs& a) {
               PrecisionName(m.network().precision));
   std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n", c.num_buckets,
               c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
+  std::printf("tokens          %zu frequent tokens listed, %zu with precomputed first-layer sums\n",
+              m.frequent_tokens().size(), m.token_table_size());
   if (j.contains("metadata")) std::printf("metadata        %s\n", j["metadata"].dump().c_str());
   std::printf("labels         ");
   for (const std::string& l : m.labels()) std::printf(" %s", l.c_str());
