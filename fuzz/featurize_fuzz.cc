@@ -53,8 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t k = 0; k < a.spans.size(); ++k) {
     const fastintent::CharSpan& x = a.spans[k];
     const fastintent::CharSpan& y = b.spans[k];
-    if (x.begin != at || x.end <= x.begin || x.len > 16 || x.len != y.len || x.hash != y.hash ||
-        x.key[0] != y.key[0] || x.key[1] != y.key[1] || x.begin != y.begin || x.end != y.end)
+    if (x.begin != at || x.end <= x.begin || x.key.len > 16 || !(x.key == y.key) || x.key.hash != y.key.hash ||
+        x.begin != y.begin || x.end != y.end)
       std::abort();
     for (size_t i = x.begin; i < x.end; ++i)
       if (a.weights[i] != float(a.unscaled[i] * a.char_scale)) std::abort();

@@ -580,7 +580,7 @@ int Run(const BenchArgs& a) {
     // one cached sum.
     rows_total += s.features.rows.size();
     for (const CharSpan& span : s.features.spans)
-      if (span.len > 0) rows_total -= span.end - span.begin - 1;
+      if (span.key.len > 0) rows_total -= span.end - span.begin - 1;
     m.Decide(s.probs, 1, 0, &top);
     if (!top.empty() && std::find(e.labels.begin(), e.labels.end(), m.labels()[top[0].label]) != e.labels.end())
       ++correct;

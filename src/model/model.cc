@@ -111,26 +111,31 @@ size_t Network::ParameterCount() const {
 }
 
 namespace {
+
 uint64_t NextModelId() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
-}  // namespace
 
-namespace {
-
-// out = sum_k unscaled[k] * E[rows[k]] over the entries of `span` (out: stride0 floats).
-void TokenSum(const Network& net, const FeatureVector& x, const CharSpan& span, float* out) {
+// out[0, stride0) += sum_k weights[k] * E[x.rows[k]] for k in [begin, end), in the network's
+// precision: the first layer's embedding bag.
+void EmbeddingBag(const Network& net, const FeatureVector& x, const float* weights, size_t begin,
+                  size_t end, float* out) {
   const size_t w0 = net.stride0();
-  std::memset(out, 0, w0 * sizeof(float));
-  const size_t count = span.end - span.begin;
   if (net.precision == Precision::kInt8) {
     kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
-                                x.rows.data() + span.begin, x.unscaled.data() + span.begin, count, out, w0);
+                                x.rows.data() + begin, weights + begin, end - begin, out, w0);
   } else {
-    kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data() + span.begin,
-                              x.unscaled.data() + span.begin, count, out, w0);
+    kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data() + begin, weights + begin,
+                              end - begin, out, w0);
   }
+}
+
+// out = the sum of `span`'s embedding rows with their unscaled weights: what TokenSums and
+// TokenSumTable hold for its token.
+void TokenSum(const Network& net, const FeatureVector& x, const CharSpan& span, float* out) {
+  std::memset(out, 0, net.stride0() * sizeof(float));
+  EmbeddingBag(net, x, x.unscaled.data(), span.begin, span.end, out);
 }
 
 }  // namespace
@@ -164,12 +169,12 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
     featurizer_.Featurize(token, &scratch, &x);
     if (x.spans.size() != 1) continue;
     const CharSpan& span = x.spans[0];
-    if (span.len != token.size() || std::memcmp(span.key, token.data(), span.len) != 0) continue;
+    if (span.key.len != token.size() || std::memcmp(span.key.bytes, token.data(), token.size()) != 0) continue;
     if (table->Find(span)) continue;  // listed twice
     const size_t entry = table->keys.size();
     TokenSum(network_, x, span, table->sums.data() + entry * table->stride);
-    table->keys.push_back({{span.key[0], span.key[1]}, span.len});
-    size_t i = span.hash & (slots - 1);
+    table->keys.push_back(span.key);
+    size_t i = span.key.hash & (slots - 1);
     while (table->slots[i] != 0) i = (i + 1) & (slots - 1);
     table->slots[i] = uint32_t(entry + 1);
   }
@@ -197,23 +202,13 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
   const size_t w0 = net.stride0();
   std::memset(h, 0, w0 * sizeof(float));
   const bool int8 = net.precision == Precision::kInt8;
-  // out += sum_k weights[k] * E[rows[k]] for k in [begin, end).
-  const auto accumulate = [&](const float* weights, size_t begin, size_t end, float* out) {
-    if (int8) {
-      kernels::SparseAccumulateI8(net.embedding_q.data(), w0, net.embedding_scale.data(),
-                                  x.rows.data() + begin, weights + begin, end - begin, out, w0);
-    } else {
-      kernels::SparseAccumulate(net.embedding.data(), w0, x.rows.data() + begin, weights + begin,
-                                end - begin, out, w0);
-    }
-  };
   if (sums == nullptr || x.spans.empty()) {
-    accumulate(x.weights.data(), 0, x.rows.size(), h);
+    EmbeddingBag(net, x, x.weights.data(), 0, x.rows.size(), h);
   } else {
-    accumulate(x.weights.data(), 0, x.spans.front().begin, h);  // the word group comes first
+    EmbeddingBag(net, x, x.weights.data(), 0, x.spans.front().begin, h);  // the word group comes first
     for (const CharSpan& span : x.spans) {
-      if (span.len == 0) {
-        accumulate(x.weights.data(), span.begin, span.end, h);
+      if (span.key.len == 0) {
+        EmbeddingBag(net, x, x.weights.data(), span.begin, span.end, h);
         continue;
       }
       if (table) {
@@ -222,12 +217,11 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
           continue;
         }
       }
-      const size_t slot = span.hash & (TokenSums::kSlots - 1);
-      TokenSums::Key& key = sums->keys[slot];
+      const size_t slot = span.key.hash & (TokenSums::kSlots - 1);
       float* sum = sums->sums.data() + slot * w0;
-      if (key.len != span.len || key.bytes[0] != span.key[0] || key.bytes[1] != span.key[1]) {
+      if (!(sums->keys[slot] == span.key)) {
         TokenSum(net, x, span, sum);
-        key = {{span.key[0], span.key[1]}, span.len};
+        sums->keys[slot] = span.key;
       }
       kernels::Axpy(x.char_scale, sum, h, w0);
     }
@@ -267,7 +261,7 @@ Status Model::Probabilities(std::string_view text, Session* s) const {
   if (featurizer_.config().char_tf == CharTf::kPerToken) {
     sums = &s->token_sums;
     if (sums->owner != id_) {
-      sums->keys.assign(TokenSums::kSlots, TokenSums::Key{{0, 0}, 0});
+      sums->keys.assign(TokenSums::kSlots, TokenKey{{0, 0}, 0, 0});
       sums->sums.Resize(TokenSums::kSlots * network_.stride0());
       sums->owner = id_;
     }

@@ -94,15 +94,11 @@ float ActivationRange(size_t cols);
 // token (CharTf::kPerToken): a token's character entries depend on the token alone, so the
 // embedding rows they select are summed once per session instead of once per text. Entry i holds
 // sum_k unscaled[k] * E[rows[k]] over the entries of the token keys[i] (len 0: empty);
-// direct-mapped on CharSpan::hash. All entries belong to the model whose id() is `owner`.
+// direct-mapped on TokenKey::hash. All entries belong to the model whose id() is `owner`.
 struct TokenSums {
   static constexpr size_t kSlots = 1024;  // x the first layer's width in floats: 1 MB at 256
-  struct Key {
-    uint64_t bytes[2];
-    uint32_t len;
-  };
   uint64_t owner = 0;
-  std::vector<Key> keys;
+  std::vector<TokenKey> keys;
   AlignedBuffer<float> sums;  // kSlots x stride0
 };
 
@@ -110,19 +106,16 @@ struct TokenSums {
 // when the Model is built and read by every session: most tokens of a text are found here, and
 // only the rest go through a session's TokenSums. Immutable.
 struct TokenSumTable {
-  std::vector<TokenSums::Key> keys;  // entry i's token
-  std::vector<uint32_t> slots;       // open addressing on CharSpan::hash: entry + 1, 0 = empty
-  AlignedBuffer<float> sums;         // entries x stride0, as TokenSums::sums
+  std::vector<TokenKey> keys;   // entry i's token
+  std::vector<uint32_t> slots;  // open addressing on TokenKey::hash: entry + 1, 0 = empty
+  AlignedBuffer<float> sums;    // entries x stride, as TokenSums::sums
   size_t stride = 0;
   // The sum of `span`'s token, or null when the token is not in the table.
   const float* Find(const CharSpan& span) const {
     if (slots.empty()) return nullptr;
     const size_t mask = slots.size() - 1;
-    for (size_t i = span.hash & mask; slots[i] != 0; i = (i + 1) & mask) {
-      const TokenSums::Key& k = keys[slots[i] - 1];
-      if (k.len == span.len && k.bytes[0] == span.key[0] && k.bytes[1] == span.key[1])
-        return sums.data() + size_t(slots[i] - 1) * stride;
-    }
+    for (size_t i = span.key.hash & mask; slots[i] != 0; i = (i + 1) & mask)
+      if (keys[slots[i] - 1] == span.key) return sums.data() + size_t(slots[i] - 1) * stride;
     return nullptr;
   }
 };

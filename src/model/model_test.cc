@@ -72,8 +72,8 @@ std::string CollidingPair(const Model& m) {
   for (int i = 0;; ++i) {
     const std::string word = "na" + std::to_string(i) + "ba";
     m.featurizer().Featurize(word, &scratch, &x);
-    if (x.spans.size() != 1 || x.spans[0].len == 0) continue;
-    std::string& other = by_slot[x.spans[0].hash & (TokenSums::kSlots - 1)];
+    if (x.spans.size() != 1 || x.spans[0].key.len == 0) continue;
+    std::string& other = by_slot[x.spans[0].key.hash & (TokenSums::kSlots - 1)];
     if (!other.empty()) return other + " " + word;
     other = word;
   }

@@ -216,6 +216,13 @@ inline size_t CharKeyBound(const FeaturizerConfig& c, size_t ncp) {
   return c.char_min == 0 ? 0 : (ncp + 2) * (c.char_max - c.char_min + 1);
 }
 
+// Upper bound of the character keys of all the tokens in `toks`.
+inline size_t CharKeyBound(const FeaturizerConfig& c, const std::vector<TokenSpan>& toks) {
+  size_t bound = 0;
+  for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
+  return bound;
+}
+
 // Appends the buckets of the character n-grams of token `ti` (after WordKeys) to `out`;
 // `first_cp` is the index in s->offsets of the token's first code point.
 void TokenCharKeys(const FeaturizerConfig& c, const BucketMap& bucket, FeaturizerScratch* s,
@@ -260,9 +267,7 @@ void TokenCharKeys(const FeaturizerConfig& c, const BucketMap& bucket, Featurize
 void HashKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratch* s) {
   WordKeys(c, text, s);
   const auto& toks = s->tok.tokens;
-  size_t bound = 0;
-  for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
-  Appender<uint32_t> cb(&s->buckets[kCharGroup], bound);
+  Appender<uint32_t> cb(&s->buckets[kCharGroup], CharKeyBound(c, toks));
   if (c.char_min != 0) {
     const BucketMap bucket(c.num_buckets);
     size_t first_cp = 0;
@@ -361,18 +366,19 @@ const SublinearTf sublinear;
 #define FI_POPCNT_CLONES
 #endif
 
-// Where a short ASCII token's entry in the scratch's token cache lives, and its key.
 // Where a short ASCII token's entry in the scratch's token cache lives, and its key. Whether the
 // entry holds the token is asked with Holds() at the time of use: processing an earlier token of
 // the same text may have refilled it.
 struct TokenSlot {
-  FeaturizerScratch::CachedToken* entry;  // null: the token is not cached (too long, not ASCII)
-  FeaturizerScratch::CachedRows* rows;
-  uint64_t key[2];
-  uint32_t len;
-  uint32_t hash;
-  bool Holds() const {
-    return entry && entry->len == len && entry->key[0] == key[0] && entry->key[1] == key[1];
+  TokenKey* cached_key;                   // null: the token is not cached (too long, not ASCII)
+  FeaturizerScratch::CachedToken* entry;  // what the cache holds for cached_key
+  TokenKey key;
+  bool Holds() const { return cached_key && *cached_key == key; }
+  // Makes the cache hold this token with `count` rows (the caller fills rows and weights).
+  void Store(uint32_t count, double sq) const {
+    *cached_key = key;
+    entry->count = count;
+    entry->sq = sq;
   }
 };
 
@@ -380,7 +386,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "token keys are read as
 
 __attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConfig& c, FeaturizerScratch* s,
                                                             size_t ti) {
-  TokenSlot t{nullptr, nullptr, {0, 0}, 0, 0};
+  TokenSlot t{nullptr, nullptr, {{0, 0}, 0, 0}};  // key.len 0: not keyed
   const uint32_t* tok_off = s->token_off.data();
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
   const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
@@ -390,37 +396,37 @@ __attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConf
   // Two whole words, masked to the token's bytes (the buffer has kUtf8Slack bytes after the last
   // token), rather than a variable-length copy that the loads would then wait for.
   const char* p = s->utf8.data() + tok_off[ti];
-  std::memcpy(&t.key[0], p, 8);
-  std::memcpy(&t.key[1], p + 8, 8);
+  uint64_t b0, b1;
+  std::memcpy(&b0, p, 8);
+  std::memcpy(&b1, p + 8, 8);
   const auto low_bytes = [](size_t n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; };
-  t.key[0] &= low_bytes(nbytes);
-  t.key[1] &= nbytes <= 8 ? 0 : low_bytes(nbytes - 8);
-  t.len = uint32_t(nbytes);
-  uint64_t h = (t.key[0] * 0x9E3779B97F4A7C15ull) ^ ((t.key[1] + nbytes) * 0xC2B2AE3D27D4EB4Full);
+  b0 &= low_bytes(nbytes);
+  b1 &= nbytes <= 8 ? 0 : low_bytes(nbytes - 8);
+  uint64_t h = (b0 * 0x9E3779B97F4A7C15ull) ^ ((b1 + nbytes) * 0xC2B2AE3D27D4EB4Full);
   h ^= h >> 29;
-  t.hash = uint32_t(h);
+  t.key = TokenKey{{b0, b1}, uint32_t(nbytes), uint32_t(h)};
   const size_t slot = h & (FeaturizerScratch::kTokenCacheSize - 1);
+  t.cached_key = &s->token_cache_keys[slot];
   t.entry = &s->token_cache[slot];
-  t.rows = &s->token_cache_rows[slot];
   return t;
 }
 
 // Starts loading what a hit on `t` will read.
 inline void PrefetchToken(const TokenSlot& t) {
-  if (!t.entry) return;
-  __builtin_prefetch(t.entry);
-  __builtin_prefetch(t.rows->rows);
-  __builtin_prefetch(t.rows->weights);
+  if (!t.cached_key) return;
+  __builtin_prefetch(t.cached_key);
+  __builtin_prefetch(t.entry);  // count, sq and the first rows
+  __builtin_prefetch(t.entry->weights);
 }
 
 // Empties the token cache unless it was filled for this vocabulary and configuration.
 void PrepareTokenCache(const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s) {
   const uint64_t packed_config = uint64_t(c.char_tf) << 48 | uint64_t(c.num_buckets) << 16 |
                                  uint64_t(c.char_min) << 8 | c.char_max;
-  if (s->token_cache.size() != FeaturizerScratch::kTokenCacheSize ||
+  if (s->token_cache_keys.size() != FeaturizerScratch::kTokenCacheSize ||
       s->token_cache_owner != vocab.id() || s->token_cache_config != packed_config) {
-    s->token_cache.assign(FeaturizerScratch::kTokenCacheSize, FeaturizerScratch::CachedToken{});
-    s->token_cache_rows.resize(FeaturizerScratch::kTokenCacheSize);
+    s->token_cache_keys.assign(FeaturizerScratch::kTokenCacheSize, TokenKey{{0, 0}, 0, 0});
+    s->token_cache.resize(FeaturizerScratch::kTokenCacheSize);
     s->token_cache_owner = vocab.id();
     s->token_cache_config = packed_config;
   }
@@ -449,9 +455,7 @@ size_t TokenCharRows(const FeaturizerConfig& c, const Vocabulary& vocab, Featuri
 __attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, const Vocabulary& vocab,
                                                     FeaturizerScratch* s) {
   const auto& toks = s->tok.tokens;
-  size_t bound = 0;
-  for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
-  Appender<uint32_t> char_rows(&s->buckets[kCharGroup], bound);
+  Appender<uint32_t> char_rows(&s->buckets[kCharGroup], CharKeyBound(c, toks));
   if (c.char_min == 0) {
     char_rows.Finish();
     return;
@@ -461,14 +465,14 @@ __attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, c
   for (size_t ti = 0; ti < toks.size(); first_cp += toks[ti].end - toks[ti].begin, ++ti) {
     const TokenSlot t = LocateToken(c, s, ti);
     if (t.Holds()) {
-      for (uint32_t i = 0; i < t.entry->count; ++i) char_rows(t.rows->rows[i]);
+      for (uint32_t i = 0; i < t.entry->count; ++i) char_rows(t.entry->rows[i]);
       continue;
     }
     const size_t known = TokenCharRows(c, vocab, s, ti, first_cp);
     for (size_t i = 0; i < known; ++i) char_rows(s->token_keys[i]);
-    if (t.entry) {
-      *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]}, t.len, uint32_t(known), 0};
-      std::memcpy(t.rows->rows, s->token_keys.data(), known * sizeof(uint32_t));
+    if (t.cached_key) {
+      t.Store(uint32_t(known), 0);
+      std::memcpy(t.entry->rows, s->token_keys.data(), known * sizeof(uint32_t));
     }
   }
   char_rows.Finish();
@@ -548,8 +552,8 @@ __attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig
     }
     const size_t begin = n;
     if (t.Holds()) {
-      std::memcpy(row_out + n, t.rows->rows, t.entry->count * sizeof(uint32_t));
-      std::memcpy(w_out + n, t.rows->weights, t.entry->count * sizeof(float));
+      std::memcpy(row_out + n, t.entry->rows, t.entry->count * sizeof(uint32_t));
+      std::memcpy(w_out + n, t.entry->weights, t.entry->count * sizeof(float));
       n += t.entry->count;
       sum += t.entry->sq;
     } else {
@@ -557,15 +561,15 @@ __attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig
       const size_t m = DistinctRows(s->token_keys.data(), known, vocab, s, row_out + n, w_out + n, tf);
       const double token_sq = SublinearWeights(w_out + n, tf, m);
       sum += token_sq;
-      if (t.entry) {
-        *t.entry = FeaturizerScratch::CachedToken{{t.key[0], t.key[1]}, t.len, uint32_t(m), token_sq};
-        std::memcpy(t.rows->rows, row_out + n, m * sizeof(uint32_t));
-        std::memcpy(t.rows->weights, w_out + n, m * sizeof(float));
+      if (t.cached_key) {
+        t.Store(uint32_t(m), token_sq);
+        std::memcpy(t.entry->rows, row_out + n, m * sizeof(uint32_t));
+        std::memcpy(t.entry->weights, w_out + n, m * sizeof(float));
       }
       n += m;
     }
     if (n == begin) continue;
-    spans->push_back(CharSpan{{t.key[0], t.key[1]}, t.len, t.hash, uint32_t(begin), uint32_t(n)});
+    spans->push_back(CharSpan{t.key, uint32_t(begin), uint32_t(n)});
   }
   *sq = sum;
   return n;
@@ -593,8 +597,7 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
   }
   size_t char_bound = 0;
   if (per_token) {
-    if (config_.char_min != 0)
-      for (const TokenSpan& t : s->tok.tokens) char_bound += CharKeyBound(config_, t.end - t.begin);
+    char_bound = CharKeyBound(config_, s->tok.tokens);
     s->buckets[kCharGroup].clear();
   } else {
     CharRows(config_, vocab_, s);

@@ -56,6 +56,18 @@ inline uint64_t Fnv1a(uint64_t h, const void* data, size_t n) {
   return h;
 }
 
+// A short ASCII token as a cache key: its bytes, zero-padded, and its length in bytes (tokens
+// are never empty, so len 0 means "no key": too long, or not ASCII), with a hash of both for
+// direct-mapped caches (derived, so not compared).
+struct TokenKey {
+  uint64_t bytes[2];
+  uint32_t len;
+  uint32_t hash;
+  bool operator==(const TokenKey& o) const {
+    return len == o.len && bytes[0] == o.bytes[0] && bytes[1] == o.bytes[1];
+  }
+};
+
 // Per-thread buffers for featurisation; no allocation once warm.
 struct FeaturizerScratch {
   TokenizerScratch tok;
@@ -83,23 +95,19 @@ struct FeaturizerScratch {
   // configuration `token_cache_config` (num_buckets, char_min, char_max, char_tf packed).
   // kPerText: the known rows of the token's keys in key order, repeats kept; kPerToken: the
   // token's entries (distinct rows, first occurrence order) with weights and their sum of squares.
-  // The keys sit in a compact array of their own (64 KB) that stays in a core's cache; a
-  // token's rows and weights are read only on a hit.
+  // The keys sit in a compact array of their own (48 KB) that stays in a core's cache; a
+  // token's entries are read only on a hit.
   static constexpr size_t kCachedTokenBytes = 16;
   static constexpr size_t kCachedTokenRows = 64;
   static constexpr size_t kTokenCacheSize = 2048;  // entries (a power of two), 1.1 MB in all
   struct CachedToken {
-    uint64_t key[2];  // the token's bytes, zero-padded
-    uint32_t len;     // its length in bytes; 0 marks an empty entry (tokens are never empty)
-    uint32_t count;   // rows[0, count) (and weights, kPerToken) of its CachedRows
     double sq;        // kPerToken: sum of weights^2
-  };
-  struct CachedRows {
+    uint32_t count;   // rows[0, count) (and weights, kPerToken)
     uint32_t rows[kCachedTokenRows];
     float weights[kCachedTokenRows];  // kPerToken: (1 + ln tf) * idf
   };
+  std::vector<TokenKey> token_cache_keys;  // len 0 marks an empty entry
   std::vector<CachedToken> token_cache;
-  std::vector<CachedRows> token_cache_rows;
   uint64_t token_cache_owner = 0;
   uint64_t token_cache_config = 0;
   std::vector<uint32_t> token_keys;  // one token's character buckets
@@ -115,9 +123,7 @@ void HashFeatures(const FeaturizerConfig& config, std::string_view text, Featuri
 
 // The character entries of one token occurrence in a FeatureVector (CharTf::kPerToken only).
 struct CharSpan {
-  uint64_t key[2];  // the token's bytes, zero-padded, when len > 0
-  uint32_t len;     // its length in bytes; 0 when the token is too long or not ASCII to be keyed
-  uint32_t hash;    // a hash of (key, len), for direct-mapped caches
+  TokenKey key;     // the token (key.len 0: not keyed, too long or not ASCII)
   uint32_t begin;   // its entries are [begin, end) of rows/weights/unscaled: equal keys mean
   uint32_t end;     // equal rows and unscaled weights, whatever the text
 };

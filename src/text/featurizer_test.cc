@@ -720,12 +720,12 @@ TEST(FeaturizeTest, PerTokenMatchesTheSpecReferenceWithAReusedScratch) {
         EXPECT_EQ(span.begin, token_begin[k].first);
         EXPECT_EQ(span.end, k + 1 < x.spans.size() ? token_begin[k + 1].first : x.rows.size());
         const bool keyed = t.size() <= 14 && CodePoints(t).size() == t.size();
-        ASSERT_EQ(span.len, keyed ? t.size() : 0u) << t;
+        ASSERT_EQ(span.key.len, keyed ? t.size() : 0u) << t;
         if (keyed) {
           char bytes[16] = {0};
-          std::memcpy(bytes, span.key, 16);
-          EXPECT_EQ(std::string(bytes, span.len), t);
-          for (size_t b = span.len; b < 16; ++b) EXPECT_EQ(bytes[b], 0);
+          std::memcpy(bytes, span.key.bytes, 16);
+          EXPECT_EQ(std::string(bytes, span.key.len), t);
+          for (size_t b = span.key.len; b < 16; ++b) EXPECT_EQ(bytes[b], 0);
         }
       }
     }

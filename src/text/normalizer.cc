@@ -69,6 +69,9 @@ struct AsciiClassTable {
 };
 const AsciiClassTable kAsciiClass;
 
+// Full case folding of an ASCII code point: 'A'..'Z' to 'a'..'z', nothing else.
+inline int32_t FoldAscii(int32_t c) { return c + ((uint32_t(c - 'A') < 26u) << 5); }
+
 inline CharClass ClassifyFast(int32_t cp) {
   return uint32_t(cp) < 128 ? kAsciiClass.cls[cp] : Classify(cp);
 }
@@ -108,7 +111,7 @@ void Tokenize(std::string_view text, TokenizerScratch* s) {
     n = utf8proc_ssize_t(text.size());
     for (size_t i = 0; i < text.size(); ++i) {
       const int32_t c = static_cast<unsigned char>(text[i]);
-      cps[i] = c + ((uint32_t(c - 'A') < 26u) << 5);
+      cps[i] = FoldAscii(c);
     }
   } else {
     if (!SanitizeUtf8(text, &s->sanitized)) text = s->sanitized;
@@ -177,7 +180,7 @@ bool TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* byte
     if (k == CharClass::kWord) {
       if (!in_word) off[count++] = len;
       in_word = true;
-      out[len++] = char(c + ((uint32_t(c - 'A') < 26u) << 5));
+      out[len++] = char(FoldAscii(c));
       continue;
     }
     // "what's" -> "whats", as in Tokenize.
