@@ -22,11 +22,7 @@ InferenceEngine::InferenceEngine(std::shared_ptr<const Model> model, EngineOptio
         o.queue_capacity = std::max<size_t>(1, o.queue_capacity);
         return o;
       }()),
-      model_(std::move(model)),
-      instance_id_([] {
-        static std::atomic<uint64_t> next{1};
-        return next.fetch_add(1, std::memory_order_relaxed);
-      }()) {
+      model_(std::move(model)) {
   for (int i = 0; i < options_.workers; ++i) worker_stats_.push_back(std::make_unique<WorkerStats>());
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -54,10 +50,11 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
                                                                  const RequestOptions& options) {
   if (stopping_.load(std::memory_order_acquire) || queue_depth_.load(std::memory_order_relaxed) != 0)
     return std::nullopt;
-  // The calling thread's session, shaped for one (engine, model version) at a time. It holds no
-  // reference to the model, so a swapped-out model is freed once its last request is answered.
+  // The calling thread's session, shaped for one model (Model::id()) at a time, whichever engine
+  // serves it. It holds no reference to the model, so a swapped-out model is freed once its last
+  // request is answered.
   struct Local {
-    uint64_t engine = 0, version = 0;
+    uint64_t model_id = 0;
     Session session;
   };
   thread_local Local local;
@@ -73,9 +70,8 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
     current = model_;
     version = version_.load(std::memory_order_relaxed);
   }
-  if (local.engine != instance_id_ || local.version != version) {
-    local.engine = instance_id_;
-    local.version = version;
+  if (local.model_id != current->id()) {
+    local.model_id = current->id();
     local.session = current->NewSession();
   }
   Clock::time_point now = Clock::now();

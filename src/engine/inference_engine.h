@@ -191,7 +191,6 @@ class InferenceEngine {
   std::atomic<uint64_t> submitted_{0}, rejected_{0}, expired_at_submit_{0};
   std::vector<std::unique_ptr<WorkerStats>> worker_stats_;
   WorkerStats inline_stats_;  // TryComputeInline, from any thread
-  const uint64_t instance_id_;  // tells engines apart in the callers' thread-local sessions
   std::vector<std::thread> workers_;
 };
 

@@ -36,6 +36,14 @@ const std::shared_ptr<const Model>& ModelB() {
   return m;
 }
 
+// Options with `workers` workers taking micro-batches of at most `max_batch`, the rest default.
+EngineOptions Workers(int workers, size_t max_batch) {
+  EngineOptions eo;
+  eo.workers = workers;
+  eo.max_batch = max_batch;
+  return eo;
+}
+
 std::string LabelOf(const InferenceResult& r) {
   return r.labels.empty() || !r.model ? "" : r.model->labels()[r.labels[0].label];
 }
@@ -78,9 +86,7 @@ TEST(EngineTest, CallbackVariantAnswersOnce) {
 }
 
 TEST(EngineTest, MicroBatchesConcurrentRequests) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 8;
+  EngineOptions eo = Workers(1, 8);
   eo.max_wait_us = 200000;  // a worker waits up to 200 ms for a full batch
   InferenceEngine engine(ModelA(), eo);
   std::vector<std::future<InferenceResult>> fs;
@@ -95,9 +101,7 @@ TEST(EngineTest, MicroBatchesConcurrentRequests) {
 }
 
 TEST(EngineTest, PartialBatchLeavesAfterMaxWait) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1000;
+  EngineOptions eo = Workers(1, 1000);
   eo.max_wait_us = 2000;
   InferenceEngine engine(ModelA(), eo);
   auto f = engine.Submit("snow rain");
@@ -145,9 +149,7 @@ struct Gate {
 };
 
 TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1;
+  EngineOptions eo = Workers(1, 1);
   eo.queue_capacity = 4;
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
@@ -165,9 +167,7 @@ TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
 }
 
 TEST(EngineTest, InlineComputationOnlyWhenNothingIsQueued) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1;
+  EngineOptions eo = Workers(1, 1);
   InferenceEngine engine(ModelA(), eo);
   RequestOptions o;
   o.want_probabilities = true;
@@ -224,9 +224,7 @@ TEST(EngineTest, InlineSessionsDoNotKeepSwappedOutModelsAlive) {
 }
 
 TEST(EngineTest, ExpiredRequestsAreNotComputed) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1;
+  EngineOptions eo = Workers(1, 1);
   InferenceEngine engine(ModelA(), eo);
   RequestOptions past;
   past.deadline = std::chrono::steady_clock::now() - 1ms;
@@ -255,9 +253,7 @@ TEST(EngineTest, ExpiredRequestsAreNotComputed) {
 }
 
 TEST(EngineTest, CancelledRequestsAreNotComputed) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1;
+  EngineOptions eo = Workers(1, 1);
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
   gate.Block(engine);
@@ -275,9 +271,7 @@ TEST(EngineTest, CancelledRequestsAreNotComputed) {
 }
 
 TEST(EngineTest, ShutdownDrainsEveryQueuedRequest) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 3;
+  EngineOptions eo = Workers(1, 3);
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
   gate.Block(engine);
@@ -296,9 +290,7 @@ TEST(EngineTest, ShutdownDrainsEveryQueuedRequest) {
 }
 
 TEST(EngineTest, ShutdownCanCancelQueuedRequests) {
-  EngineOptions eo;
-  eo.workers = 1;
-  eo.max_batch = 1;
+  EngineOptions eo = Workers(1, 1);
   InferenceEngine engine(ModelA(), eo);
   Gate gate;
   gate.Block(engine);
@@ -324,9 +316,7 @@ TEST(EngineTest, HotSwapKeepsServingAndRejectsBadFiles) {
     std::fwrite(bytes.data(), 1, bytes.size(), f);
     std::fclose(f);
   }
-  EngineOptions eo;
-  eo.workers = 2;
-  eo.max_batch = 4;
+  EngineOptions eo = Workers(2, 4);
   InferenceEngine engine(ModelA(), eo);
 
   // Submitters run throughout the swaps; every answer must be consistent with the model that
@@ -375,9 +365,7 @@ TEST(EngineTest, HotSwapKeepsServingAndRejectsBadFiles) {
 }
 
 TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
-  EngineOptions eo;
-  eo.workers = 2;
-  eo.max_batch = 16;
+  EngineOptions eo = Workers(2, 16);
   eo.max_wait_us = 50;
   eo.queue_capacity = 64;  // small, so some submissions are rejected under the burst
   InferenceEngine engine(ModelA(), eo);
