@@ -40,10 +40,6 @@ void WriteInt8Matrix(ByteWriter* w, const float* scale, const int8_t* q, size_t 
   for (size_t r = 0; r < rows; ++r) w->Bytes(q + r * stride, cols);
 }
 
-Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t stride, const char* what) {
-  for (size_t r = 0; r < rows; ++r) FI_RETURN_IF_ERROR(src->F32s(m + r * stride, cols, what));
-  return Status::Ok();
-}
 
 struct Parts {
   std::optional<FeaturizerConfig> config;
@@ -61,6 +57,20 @@ struct Parts {
 
 Status BadSection(const ByteSource& src, const std::string& section, const std::string& what) {
   return DataLoss(src.name() + ": section '" + section + "': " + what);
+}
+
+// Reads `n` float32 values that must be finite: an infinite or NaN weight or bias would make
+// every prediction garbage (and an int8 export of it unloadable).
+Status ReadFinite(ByteSource* src, float* x, size_t n, const char* what) {
+  FI_RETURN_IF_ERROR(src->F32s(x, n, what));
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return BadSection(*src, what, "non-finite weight or bias");
+  return Status::Ok();
+}
+
+Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t stride, const char* what) {
+  for (size_t r = 0; r < rows; ++r) FI_RETURN_IF_ERROR(ReadFinite(src, m + r * stride, cols, what));
+  return Status::Ok();
 }
 
 Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
@@ -180,14 +190,14 @@ Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p)
   } else {
     FI_RETURN_IF_ERROR(ReadMatrix(src, net.embedding.data(), rows, net.width0(), net.stride0(), what));
   }
-  FI_RETURN_IF_ERROR(src->F32s(net.embedding_bias.data(), net.width0(), what));
+  FI_RETURN_IF_ERROR(ReadFinite(src, net.embedding_bias.data(), net.width0(), what));
   for (DenseLayer& l : net.layers) {
     if (int8) {
       FI_RETURN_IF_ERROR(int8_matrix(l.w_scale.data(), l.wq.data(), l.out, l.in, l.stride_q()));
     } else {
       FI_RETURN_IF_ERROR(ReadMatrix(src, l.w.data(), l.out, l.in, l.stride(), what));
     }
-    FI_RETURN_IF_ERROR(src->F32s(l.b.data(), l.out, what));
+    FI_RETURN_IF_ERROR(ReadFinite(src, l.b.data(), l.out, what));
   }
   p->net = std::move(net);
   return Status::Ok();

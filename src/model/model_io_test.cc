@@ -771,6 +771,20 @@ TEST_F(SectionErrorTest, WeightsSizeDoesNotMatchShape) {
                                     " does not match its shape (" + std::to_string(good) + ")");
 }
 
+// Found by model_load_fuzz: a float32 file with an infinite weight loaded, and its int8 export
+// then failed to load ("bad row scale"). Weights and biases must be finite.
+TEST_F(SectionErrorTest, WeightsNonFinite) {
+  const std::string good = Payload("weights");
+  const size_t first_weight = 4 * (3 + 2);  // after nh, hidden {16, 8}, labels, rows
+  PutU32(&Payload("weights"), first_weight, 0x7F800000u);  // +inf
+  Expect(StatusCode::kDataLoss, "model.fim: section 'weights': non-finite weight or bias");
+  Payload("weights") = good;
+  PutU32(&Payload("weights"), good.size() - 4, 0x7FC00000u);  // NaN in the last bias
+  Expect(StatusCode::kDataLoss, "model.fim: section 'weights': non-finite weight or bias");
+  Payload("weights") = good;
+  EXPECT_TRUE(FromBytes(Assemble(sections_)).ok());
+}
+
 TEST_F(SectionErrorTest, MetadataTooLarge) {
   sections_.push_back(Section{"metadata", std::string((16u << 20) + 1, ' ')});
   Expect(StatusCode::kDataLoss, "model.fim: section 'metadata': too large");
