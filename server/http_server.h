@@ -66,6 +66,7 @@ class HttpServer {
   // Blocks until Stop() is called from another thread or a signal handler thread.
   void Wait();
 
+  // Connection counters so far (relaxed atomic reads; any thread).
   HttpServerStats Stats() const;
 
   struct Impl;

@@ -63,6 +63,7 @@ class InferenceService {
 
   const std::string& model_name() const { return options_.model_name; }
   InferenceEngine& engine() { return *engine_; }
+  // Every counter and histogram in the Prometheus text format (what GET /metrics answers).
   std::string MetricsText() const;
 
  private:

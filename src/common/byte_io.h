@@ -47,11 +47,13 @@ class ByteSource {
   virtual ~ByteSource() = default;
   // Reads exactly n bytes or fails with DataLoss("<name>: truncated ...").
   Status Read(void* dst, size_t n, const char* what);
+  // Little-endian u32, u64 and n f32 values (Read's errors; `what` names the field).
   Status U32(uint32_t* v, const char* what);
   Status U64(uint64_t* v, const char* what);
   Status F32s(float* dst, size_t n, const char* what);
   // Reads a length-prefixed string of at most max_len bytes.
   Status Str(std::string* s, size_t max_len, const char* what);
+  // CRC-32C of the bytes read since the last ResetCrc() (each section's checksum).
   void ResetCrc() { crc_ = 0; }
   uint32_t crc() const { return crc_; }
   const std::string& name() const { return name_; }
@@ -72,6 +74,7 @@ class ByteSource {
   uint64_t pos_ = 0;
 };
 
+// Reads a file from the start. Not thread-safe (one reader).
 class FileSource : public ByteSource {
  public:
   // Opens `path`; check status() before use.
@@ -91,6 +94,7 @@ class FileSource : public ByteSource {
   uint64_t size_ = 0;
 };
 
+// Reads a caller's buffer, which must outlive it; never copies it. Not thread-safe.
 class MemorySource : public ByteSource {
  public:
   MemorySource(const void* data, size_t size, std::string name)

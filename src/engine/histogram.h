@@ -1,6 +1,6 @@
 // LatencyHistogram: a fixed-size log-linear histogram of durations in nanoseconds, for latency
 // percentiles and Prometheus export. Record() is wait-free (relaxed atomic increments) and may
-// be called from any number of threads; Snapshot() may run concurrently with Record() and sees
+// be called from any number of threads; Read() may run concurrently with Record() and sees
 // each count either before or after a concurrent increment (never torn).
 //
 // Buckets: values below 2^kSubBits ns are exact; above, each power of two is split into
@@ -29,6 +29,7 @@ class LatencyHistogram {
     uint64_t max_ns = 0;
 
     Snapshot() : counts(kBuckets, 0) {}
+    // Adds `other`'s samples to these (counts, count and sum added; max is the larger).
     void Merge(const Snapshot& other);
     // Value below which a fraction q (0..1) of the samples fall, in ns: the upper bound of the
     // bucket holding that rank (so an over-estimate by at most one bucket width), clamped to
@@ -39,9 +40,12 @@ class LatencyHistogram {
     double MeanNs() const { return count ? double(sum_ns) / double(count) : 0.0; }
   };
 
+  // Counts one sample of `ns` nanoseconds. Wait-free; any thread.
   void Record(uint64_t ns);
+  // A copy of the counts so far; may run concurrently with Record().
   Snapshot Read() const;
 
+  // Index of the bucket that counts `ns` (0..kBuckets-1; the last one for values >= 2^40).
   static int BucketOf(uint64_t ns);
   // Smallest value of bucket b + width (exclusive upper bound).
   static uint64_t BucketUpper(int b);

@@ -112,8 +112,12 @@ class InferenceEngine {
   InferenceEngine(const InferenceEngine&) = delete;
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
+  // Queues `text` for a worker and returns a future of its result. Never blocks: when the queue
+  // is full or the engine is shutting down, the future is already ready with kOverloaded, and
+  // with kDeadlineExceeded when the deadline has already passed. Thread-safe.
   std::future<InferenceResult> Submit(std::string text, const RequestOptions& options = {});
-  // `done` is called exactly once with the result.
+  // The same, but `done` is called exactly once with the result (on a worker thread, or on the
+  // calling thread when the request is refused at once).
   void Submit(std::string text, const RequestOptions& options, Callback done);
 
   // Computes `text` at once on the calling thread when the engine is accepting and nothing is

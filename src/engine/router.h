@@ -11,7 +11,9 @@
 
 namespace fastintent {
 
+// Load priority of a component, most urgent first (the registry's "CORE".."LOW").
 enum class Priority { kCore = 0, kHigh = 1, kMedium = 2, kLow = 3 };
+// "CORE", "HIGH", "MEDIUM" or "LOW": the spelling the registry JSON and `route` use.
 const char* PriorityName(Priority p);
 
 struct Component {
@@ -29,6 +31,7 @@ class ComponentRegistry {
   // "depends_on": [...], "description"}]}. Fails on unknown priorities, dependencies on
   // undeclared components, duplicate names and dependency cycles.
   static StatusOr<ComponentRegistry> Parse(const std::string& json, const std::string& source);
+  // The component called `name`, or null; the pointer lives as long as the registry.
   const Component* Find(const std::string& name) const;
   const std::vector<Component>& components() const { return components_; }
   // The registry as JSON text (the form Parse reads).

@@ -34,8 +34,12 @@ struct Metrics {
 // An empty prediction means "rejected" (single-label) or "no label" (multi-label).
 class MetricsBuilder {
  public:
+  // `oos_label` is the index in `labels` of the out-of-scope label, or -1 when there is none
+  // (an empty gold set still counts as out of scope).
   MetricsBuilder(std::vector<std::string> labels, bool multi_label, int oos_label);
+  // Counts one example: its gold label ids and the predicted ones (empty = rejected/no label).
   void Add(const std::vector<uint32_t>& gold, const std::vector<uint32_t>& predicted);
+  // The metrics over every example added so far; zeros (not NaN) where a count is 0.
   Metrics Compute() const;
 
  private:

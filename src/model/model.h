@@ -77,6 +77,7 @@ struct Network {
   // Shapes every buffer of `precision` for the given sizes (zero-filled) and sets precision.
   void Allocate(const std::vector<uint32_t>& hidden_sizes, uint32_t labels, uint32_t rows,
                 Precision p = Precision::kFloat32);
+  // Weights and biases of every layer (the first: num_rows x width0 weights + width0 biases).
   size_t ParameterCount() const;
   // Deep copy (used to keep the best weights while training), in either precision.
   Network Clone() const;
@@ -175,6 +176,7 @@ class Model {
   int LabelIndex(std::string_view name) const;
   // Different for every constructed Model (never 0); what a Session's caches are keyed on.
   uint64_t id() const { return id_; }
+  // The file's `tokens` section: frequent training tokens, most frequent first (may be empty).
   const std::vector<std::string>& frequent_tokens() const { return frequent_tokens_; }
   // Entries of the shared TokenSumTable (frequent tokens that are cacheable, each once).
   size_t token_table_size() const { return token_table_ ? token_table_->keys.size() : 0; }

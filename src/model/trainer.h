@@ -38,7 +38,8 @@ struct TrainOptions {
   uint32_t threads = 2;
   float valid_fraction = 0.1f;    // carved from train (stratified) when no validation set given
   std::string oos_label = "oos";  // this label, when present, means "out of scope"
-  // Called after every epoch; `line` is a human-readable progress line.
+  // Called after every epoch (on the calling thread) with that epoch's figures; the CLI draws
+  // its progress bar from them.
   std::function<void(const struct EpochReport&)> on_epoch;
 };
 

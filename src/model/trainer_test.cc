@@ -127,7 +127,9 @@ TEST(TrainerTest, LearnsSeparableTask) {
     for (const std::string& t : TokenizeToStrings(e.text)) count[t]++;
   for (size_t i = 0; i < frequent.size(); ++i) {
     EXPECT_GE(count[frequent[i]], 2) << frequent[i];
-    if (i > 0) EXPECT_GE(count[frequent[i - 1]], count[frequent[i]]);
+    if (i > 0) {
+      EXPECT_GE(count[frequent[i - 1]], count[frequent[i]]);
+    }
   }
   size_t seen_twice = 0;
   for (const auto& [t, n] : count) seen_twice += n >= 2;

@@ -34,6 +34,7 @@ struct FeaturizerConfig {
   uint32_t min_df = 2;              // buckets seen in fewer training texts are dropped
   CharTf char_tf = CharTf::kPerToken;  // new models; files without the field are kPerText
 
+  // InvalidArgument naming the first field out of its range above; Ok otherwise.
   Status Validate() const;
 };
 

@@ -24,8 +24,9 @@ struct TokenizerScratch {
   std::vector<TokenSpan> tokens;      // word tokens over `codepoints`
 };
 
-// Replaces every ill-formed UTF-8 sequence in `text` with U+FFFD (one per maximal invalid
-// subsequence start byte). Returns true when `text` was already valid (then `out` is untouched).
+// Replaces ill-formed UTF-8 in `text` with U+FFFD: one U+FFFD for every byte that does not
+// start a well-formed sequence (so "E2 82 41" becomes U+FFFD U+FFFD "A"; docs/model-format.md).
+// Returns true when `text` was already valid (then `out` is untouched).
 bool SanitizeUtf8(std::string_view text, std::string* out);
 
 // Normalises `text` (invalid UTF-8 replaced by U+FFFD, then Unicode NFKC with case folding,
@@ -33,7 +34,8 @@ bool SanitizeUtf8(std::string_view text, std::string* out);
 // `scratch`:
 // - a word is a maximal run of letters, marks and digits (Unicode categories L*, M*, N*);
 //   apostrophes (U+0027, U+2019) between word characters are dropped, so "what's" == "whats";
-// - every symbol code point (categories S*: "$", "%", emoji) is a one-code-point token;
+// - every symbol code point (categories S*: "$", "+", emoji) is a one-code-point token ("%"
+//   is punctuation, Po, so a separator);
 // - everything else (spaces, punctuation, controls) separates tokens and is dropped.
 // Never fails: any byte string yields a (possibly empty) token list.
 void Tokenize(std::string_view text, TokenizerScratch* scratch);
