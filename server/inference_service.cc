@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/json_error.h"
 #include "model/model_io.h"
 
 namespace fastintent::server {
@@ -242,8 +243,12 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
   if (req.find("Inference-Header-Content-Length") != req.end()) {
     return bad("binary tensor data is not supported: send JSON (tritonclient: binary_data=False)");
   }
-  const json body = json::parse(req.body(), nullptr, false);
-  if (body.is_discarded()) return bad("request body is not valid JSON");
+  json body;
+  try {
+    body = json::parse(req.body());
+  } catch (const json::parse_error& e) {
+    return bad("request body is not valid JSON " + JsonSyntaxReason(e.what(), e.byte));
+  }
   if (!body.is_object()) return bad("request body must be a JSON object");
 
   auto call = std::make_shared<Call>();

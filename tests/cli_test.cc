@@ -3,6 +3,7 @@
 // parsed as JSON) and the wording of errors on stderr.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -473,10 +474,13 @@ TEST_F(CliTest, PredictInvalidUtf8IsAnswered) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+// A line of 1 MiB (kMaxTextBytes) is classified; one byte more is refused with a clear error on
+// that line alone, and the lines around it are answered.
 TEST_F(CliTest, PredictOneMegabyteLine) {
   const std::string model = IntentModel();
   std::string big;
-  while (big.size() < (1u << 20)) big += "play some jazz ";
+  while (big.size() + 15 <= (1u << 20)) big += "play some jazz ";
+  big.resize(1u << 20, ' ');
   Result r = Run({"predict", "-m", model, "--json"}, big + "\nhello\n");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<json> lines = JsonLines(r.out);
@@ -488,6 +492,15 @@ TEST_F(CliTest, PredictOneMegabyteLine) {
   r = Run({"predict", "-m", model, "--json"}, std::string(1u << 20, 'x') + "\n");
   EXPECT_LE(r.code, 2) << r.err;
   EXPECT_EQ(JsonLines(r.out).size(), 1u);
+  // Over the limit.
+  r = Run({"predict", "-m", model, "--json"}, "hello\n" + big + "x\nplay some jazz\n");
+  EXPECT_EQ(r.code, 2) << r.err;
+  const std::vector<json> three = JsonLines(r.out);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[0]["labels"][0]["label"], "greeting");
+  EXPECT_EQ(three[1]["labels"], json::array());
+  EXPECT_EQ(three[1]["error"], "text too long: 1048577 bytes (at most 1048576)");
+  EXPECT_EQ(three[2]["labels"][0]["label"], "music");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,6 +814,69 @@ TEST_F(CliTest, ValidationLabelUnknownToTrainingNamesTheValidationFile) {
                                   "{\"text\": \"will it snow\", \"label\": \"weather\"}\n"
                                   "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
   ExpectFailure(Run(TrainArgs(train, Path("m.fim"), valid)), {valid + ":2:", "'cooking'"});
+}
+
+// `-o` naming an input (directly or through a link) is refused and the input survives; a FIFO
+// is not replaced by a file.
+TEST_F(CliTest, TrainRefusesToOverwriteItsInputsOrSpecialFiles) {
+  const std::string data = Write("train.jsonl", ToJsonl(IntentRows(), false));
+  const std::string before = ReadFile(data);
+  ExpectFailure(Run(TrainArgs(data, data)), {data + ": is the input file " + data});
+  std::filesystem::create_symlink(data, Path("alias.jsonl"));
+  ExpectFailure(Run(TrainArgs(data, Path("alias.jsonl"))), {"is the input file"});
+  const std::string valid = Write("valid.jsonl", ToJsonl(IntentRows(), false));
+  ExpectFailure(Run(TrainArgs(data, valid, valid)), {valid + ": is the input file " + valid});
+  EXPECT_EQ(ReadFile(data), before);
+  ASSERT_EQ(::mkfifo(Path("fifo").c_str(), 0644), 0);
+  ExpectFailure(Run(TrainArgs(data, Path("fifo"))), {"not a regular file"});
+  EXPECT_TRUE(std::filesystem::is_fifo(Path("fifo")));
+}
+
+// Output that cannot be written (a full disk) fails the command instead of exiting 0.
+TEST_F(CliTest, UnwritableStandardOutputIsAFailure) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
+  const std::string model = IntentModel();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"predict", "-m", model, "--json", "hello"},
+        std::vector<std::string>{"inspect", "-m", model}}) {
+    std::string cmd = ShellQuote(FI_CLI);
+    for (const std::string& a : args) cmd += " " + ShellQuote(a);
+    cmd += " </dev/null >/dev/full 2>" + ShellQuote(Path("full.err"));
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status)) << cmd;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << cmd;
+    EXPECT_NE(ReadFile(Path("full.err")).find("fastintent: cannot write to standard output: No space left on device"),
+              std::string::npos)
+        << ReadFile(Path("full.err"));
+  }
+}
+
+// A threshold must be a number in [0, 1]: "nan" passes a plain range check (it compares false
+// both ways), so it is refused by name; so is an empty model path.
+TEST_F(CliTest, NanThresholdAndEmptyModelPathAreRejected) {
+  const std::string model = IntentModel();
+  for (const char* cmd : {"predict", "route", "eval"}) {
+    std::vector<std::string> args = {cmd, "-m", model, "--threshold", "nan"};
+    if (std::string(cmd) == "eval") args.push_back(Path("intents.jsonl"));
+    const Result r = Run(args);
+    EXPECT_NE(r.code, 0) << cmd;
+    EXPECT_NE(r.err.find("expected a number in [0, 1], got 'nan'"), std::string::npos) << cmd << ": " << r.err;
+  }
+  const Result r = Run({"predict", "-m", "", "hello"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("must not be empty"), std::string::npos) << r.err;
+}
+
+// Empty data is an error naming the file, never a silent fallback or a 0 % report.
+TEST_F(CliTest, EmptyValidationAndEvaluationDataAreErrors) {
+  const std::string train = Write("train.jsonl", ToJsonl(IntentRows(), false));
+  const std::string empty = Write("empty.jsonl", ""), blank = Write("blank.csv", "text,label\n\n");
+  ExpectFailure(Run(TrainArgs(train, Path("m.fim"), empty)), {empty + ": no examples"});
+  EXPECT_FALSE(std::filesystem::exists(Path("m.fim")));
+  const std::string model = IntentModel();
+  ExpectFailure(Run({"eval", "-m", model, empty}), {empty + ": no examples"});
+  ExpectFailure(Run({"eval", "-m", model, blank}), {blank + ": no examples"});
+  ExpectFailure(Run({"eval", "-m", model, Path("")}), {"is a directory"});
 }
 
 TEST_F(CliTest, BadComponentRegistryIsAnErrorNotACrash) {

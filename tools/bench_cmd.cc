@@ -667,7 +667,7 @@ void AddBench(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* c = root.add_subcommand(
       "bench", "Measure featurisation, single-utterance latency, throughput and memory, beside fastText");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("data", a->data, "Labelled test data (.jsonl, .csv or fastText format)")->required();
   c->add_flag("--json", a->json,

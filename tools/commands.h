@@ -39,6 +39,13 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
 // there are none. Stops early when fn returns false.
 void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn);
 
+// Checks a flag's value is a number in [0, 1]. Unlike CLI::Range it refuses "nan", which
+// compares false both ways and would slip through a range check.
+CLI::Validator Probability();
+
+// Checks a path flag is not empty (`-m ""` is a mistake, not a request for the default model).
+CLI::Validator NotEmpty();
+
 // Prints "fastintent: <message>" to stderr and returns the exit code for failures (1).
 int Fail(const std::string& message);
 

@@ -55,6 +55,7 @@ int Run(const EvalArgs& a) {
   const Model& m = **model;
   auto data = ReadDataset(a.data);
   if (!data.ok()) return Fail(data.status().message());
+  if (data->examples.empty()) return Fail(a.data + ": no examples");
   const bool multi = m.kind() == OutputKind::kSigmoid;
   const float threshold = a.threshold >= 0 ? a.threshold : m.threshold();
   const int oos = m.oos_label().empty() ? -1 : m.LabelIndex(m.oos_label());
@@ -120,12 +121,12 @@ int Run(const EvalArgs& a) {
 void AddEval(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* c = root.add_subcommand("eval", "Score a model on labelled data: accuracy, macro-F1, per-label P/R/F1, out-of-scope");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("data", a->data, "Labelled data in any format `train` reads")->required();
   c->add_flag("--json", a->json, "Print the metrics as one JSON object");
   c->add_option("--threshold", a->threshold, "Rejection threshold for the calibrated figures (default: the model's)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Probability());
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }
 

@@ -1,8 +1,10 @@
 // `fastintent`: train, evaluate and run intent models from the command line.
 // Exit codes: 0 success; 1 failure (message on stderr); 2 some input lines could not be
 // classified (predict/route: each is reported, the rest are answered).
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "model/model_io.h"
@@ -43,6 +45,21 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
   return QuantizeModel(**model);
 }
 
+CLI::Validator Probability() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) return "expected a number in [0, 1], got '" + s + "'";
+        return "";
+      },
+      "[0, 1]");
+}
+
+CLI::Validator NotEmpty() {
+  return CLI::Validator([](std::string& s) -> std::string { return s.empty() ? "must not be empty" : ""; }, "PATH");
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "fastintent: %s\n", message.c_str());
   return 1;
@@ -67,6 +84,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  // Output lost to a full disk or a closed pipe is a failure, never a silent success.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "fastintent: cannot write to standard output: %s\n", std::strerror(errno));
+    return 1;
   }
   return exit_code;
 }

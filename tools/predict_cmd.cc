@@ -60,7 +60,7 @@ int Run(const PredictArgs& a) {
 void AddPredict(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* c = root.add_subcommand("predict", "Print the top labels of each text (arguments, or stdin lines)");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("text", a->texts, "Texts to classify; reads stdin lines when none are given");
   c->add_flag("--json", a->json, "One JSON object per input: {\"text\", \"labels\": [{\"label\", \"prob\"}...]}, best first");
@@ -68,7 +68,7 @@ void AddPredict(CLI::App& root, int* exit_code) {
   c->add_option("--threshold", a->threshold,
                 "Rejection threshold on the top probability (multi-label: per-label threshold); "
                 "0 disables rejection; default: the model's calibrated threshold")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Probability());
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }
 

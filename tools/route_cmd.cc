@@ -74,12 +74,12 @@ int Run(const RouteArgs& a) {
 void AddRoute(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<RouteArgs>();
   CLI::App* c = root.add_subcommand("route", "Print the assistant components each command needs, dependencies added, by priority");
-  c->add_option("-m,--model", a->model, "Model with an embedded component registry (default: the built-in assistant model)");
+  c->add_option("-m,--model", a->model, "Model with an embedded component registry (default: the built-in assistant model)")->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("text", a->texts, "Commands to route; reads stdin lines when none are given");
   c->add_flag("--json", a->json, "One JSON object per input: {\"text\", \"components\": [{\"name\", \"priority\", \"confidence\", \"memory_mb\", \"load_ms\", \"dependency\"}], \"total_memory_mb\"}");
   c->add_option("--threshold", a->threshold, "Per-component probability threshold (default: the model's calibrated one)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(Probability());
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }
 

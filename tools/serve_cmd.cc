@@ -80,7 +80,7 @@ int Run(const ServeArgs& a) {
 void AddServe(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* c = root.add_subcommand("serve", "HTTP server: Open Inference Protocol v2, /v1/classify, /v1/route, /metrics (docs/server.md)");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
   c->add_option("--name", a->name, "Model name in the URLs (default: the file's stem)");
   c->add_option("--host", a->host, "Address to listen on")->capture_default_str();
   c->add_option("--port", a->port, "Port (0: any free port, printed at start)")->capture_default_str();

@@ -1,4 +1,5 @@
 // `fastintent train DATA [--valid VALID] -o MODEL [options]`
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -21,6 +22,13 @@ struct TrainArgs {
   TrainOptions opt;
   bool quiet = false;
 };
+
+// True when `a` and `b` both exist and are the same file (any names or links to it).
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
 
 Status ParseHidden(const std::string& s, std::vector<uint32_t>* out) {
   out->clear();
@@ -73,12 +81,17 @@ int Run(TrainArgs& a) {
     if (!reg.ok()) return Fail(reg.status().message());
     registry_json = reg->ToJson();
   }
+  // Replacing an input with the model would lose it (the write is atomic, so it would succeed).
+  for (const std::string* input : {&a.data, &a.valid, &a.components})
+    if (!input->empty() && SameFile(*input, a.output))
+      return Fail(a.output + ": is the input file " + *input + "; refusing to overwrite it");
   auto train = ReadDataset(a.data);
   if (!train.ok()) return Fail(train.status().message());
   StatusOr<Dataset> valid = Dataset{};
   if (!a.valid.empty()) {
     valid = ReadDataset(a.valid);
     if (!valid.ok()) return Fail(valid.status().message());
+    if (valid->examples.empty()) return Fail(a.valid + ": no examples (leave out --valid to carve 10% from the training data)");
     // A validation label the training data lacks is an error in VALID: name its file and line.
     std::set<std::string> known;
     for (const Example& e : train->examples) known.insert(e.labels.begin(), e.labels.end());

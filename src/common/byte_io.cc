@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <vector>
 
 namespace fastintent {
@@ -95,14 +96,26 @@ size_t MemorySource::RawRead(void* dst, size_t n) {
   return k;
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+Status WriteFileAtomically(const std::string& link_or_path, const std::string& bytes) {
+  // Only a regular file (or nothing) may be replaced; a symbolic link is followed so the link
+  // survives and its target gets the new content.
+  std::string path = link_or_path;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (real == nullptr) return IoError(link_or_path + ": symbolic link to a missing file");
+    path = real;
+    std::free(real);
+  }
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return InvalidArgument(link_or_path + ": not a regular file; refusing to replace it");
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   const int fd = mkstemp(name.data());
-  if (fd < 0) return IoError(path + ": cannot create a temporary file in " + dir);
+  if (fd < 0) return IoError(link_or_path + ": cannot create a temporary file in " + dir);
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -110,19 +123,19 @@ Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
       if (errno == EINTR) continue;
       ::close(fd);
       ::unlink(name.data());
-      return IoError(path + ": write failed");
+      return IoError(link_or_path + ": write failed");
     }
     done += size_t(w);
   }
   if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
     ::close(fd);
     ::unlink(name.data());
-    return IoError(path + ": fsync failed");
+    return IoError(link_or_path + ": fsync failed");
   }
   ::close(fd);
   if (std::rename(name.data(), path.c_str()) != 0) {
     ::unlink(name.data());
-    return IoError(path + ": rename into place failed");
+    return IoError(link_or_path + ": rename into place failed");
   }
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {

@@ -112,6 +112,8 @@ class MemorySource : public ByteSource {
 
 // Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
 // then fsync of the directory. A crash leaves either the old file or the new one, never a mix.
+// A symbolic link is followed (the link stays, its target is replaced); an existing path that
+// is not a regular file (directory, FIFO, device, socket) is refused with InvalidArgument.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 }  // namespace fastintent

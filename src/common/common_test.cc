@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "common/aligned_buffer.h"
 #include "common/byte_io.h"
 #include "common/crc32.h"
+#include "common/json_error.h"
 #include "common/status.h"
 #include "gtest/gtest.h"
 
@@ -43,7 +45,7 @@ class TempDir {
     ::rmdir(path_.c_str());
   }
   const std::string& path() const { return path_; }
-  // Names of the entries in the directory, without "." and "..".
+  // Names of the entries in the directory, without "." and "..", sorted.
   std::vector<std::string> Files() const {
     std::vector<std::string> out;
     DIR* d = ::opendir(path_.c_str());
@@ -53,6 +55,7 @@ class TempDir {
       if (n != "." && n != "..") out.push_back(n);
     }
     ::closedir(d);
+    std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -440,15 +443,48 @@ TEST(WriteFileAtomicallyTest, MissingDirectoryIsAnIoErrorNamingThePath) {
   EXPECT_TRUE(dir.Files().empty());
 }
 
-TEST(WriteFileAtomicallyTest, RenameOntoADirectoryFailsAndCleansUp) {
+// Only regular files are replaced: a directory, a FIFO (or, as root, a device node) named as the
+// output is refused before anything is written, and stays what it was.
+TEST(WriteFileAtomicallyTest, NonRegularTargetsAreRefusedUntouched) {
   TempDir dir;
-  const std::string sub = dir.path() + "/sub";
+  const std::string sub = dir.path() + "/sub", fifo = dir.path() + "/fifo";
   ASSERT_EQ(::mkdir(sub.c_str(), 0755), 0);
-  const Status s = WriteFileAtomically(sub, "x");
-  EXPECT_EQ(s.code(), StatusCode::kIoError);
-  EXPECT_EQ(s.message(), sub + ": rename into place failed");
-  EXPECT_EQ(dir.Files(), std::vector<std::string>{"sub"});  // no temporary left behind
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  for (const std::string& target : {sub, fifo}) {
+    const Status s = WriteFileAtomically(target, "x");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(), target + ": not a regular file; refusing to replace it");
+  }
+  struct stat st;
+  ASSERT_EQ(::stat(sub.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  ASSERT_EQ(::stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(dir.Files(), (std::vector<std::string>{"fifo", "sub"}));  // no temporary left behind
   ::rmdir(sub.c_str());
+  ::unlink(fifo.c_str());
+}
+
+// A symbolic link is written through: the link stays a link, its target gets the content.
+TEST(WriteFileAtomicallyTest, SymbolicLinksAreFollowed) {
+  TempDir dir;
+  const std::string target = dir.path() + "/real.bin", link = dir.path() + "/link.bin";
+  ASSERT_TRUE(WriteFileAtomically(target, "old").ok());
+  ASSERT_EQ(::symlink("real.bin", link.c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomically(link, "new").ok());
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(ReadAll(target), "new");
+  EXPECT_EQ(dir.Files(), (std::vector<std::string>{"link.bin", "real.bin"}));
+  // A link to nothing is an error, not a new file somewhere unexpected.
+  const std::string dangling = dir.path() + "/dangling";
+  ASSERT_EQ(::symlink("missing/file", dangling.c_str()), 0);
+  const Status s = WriteFileAtomically(dangling, "x");
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_EQ(s.message(), dangling + ": symbolic link to a missing file");
+  ::unlink(link.c_str());
+  ::unlink(dangling.c_str());
 }
 
 TEST(WriteFileAtomicallyTest, RelativePathWritesIntoTheCurrentDirectory) {
@@ -461,6 +497,21 @@ TEST(WriteFileAtomicallyTest, RelativePathWritesIntoTheCurrentDirectory) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(ReadAll(dir.path() + "/rel.bin"), "relative");
   EXPECT_EQ(dir.Files(), std::vector<std::string>{"rel.bin"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// JsonSyntaxReason
+
+TEST(JsonSyntaxReasonTest, KeepsTheReasonAndDropsTheEchoedInput) {
+  EXPECT_EQ(JsonSyntaxReason("[json.exception.parse_error.101] parse error at line 1, column 15: syntax error "
+                             "while parsing value - invalid string: ill-formed UTF-8 byte; last read: '\"caf\xC3('",
+                             15),
+            "at byte 15: invalid string: ill-formed UTF-8 byte");
+  EXPECT_EQ(JsonSyntaxReason("[json.exception.parse_error.101] parse error at line 1, column 9: syntax error "
+                             "while parsing object key - unexpected '}'; expected string literal",
+                             9),
+            "at byte 9: unexpected '}'; expected string literal");
+  EXPECT_EQ(JsonSyntaxReason("something else entirely", 3), "at byte 3: syntax error");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/json_error.h"
+
 namespace fastintent {
 
 const char* PriorityName(Priority p) {
@@ -18,8 +20,12 @@ const char* PriorityName(Priority p) {
 }
 
 StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, const std::string& source) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded()) return InvalidArgument(source + ": malformed JSON");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    return InvalidArgument(source + ": malformed JSON " + JsonSyntaxReason(e.what(), e.byte));
+  }
   if (!j.is_object() || !j.contains("components") || !j["components"].is_array())
     return InvalidArgument(source + ": expected an object with a \"components\" array");
   ComponentRegistry reg;

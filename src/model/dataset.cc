@@ -1,7 +1,12 @@
 #include "model/dataset.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "common/json_error.h"
+#include "text/featurizer.h"
 
 namespace fastintent {
 namespace {
@@ -11,8 +16,12 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 }
 
 Status ParseJsonLine(const std::string& line, Example* ex, bool* multi) {
-  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("malformed JSON");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error& e) {
+    return InvalidArgument("malformed JSON " + JsonSyntaxReason(e.what(), e.byte));
+  }
   if (!j.is_object()) return InvalidArgument("expected a JSON object");
   auto t = j.find("text");
   if (t == j.end()) return InvalidArgument("missing \"text\"");
@@ -36,12 +45,13 @@ Status ParseJsonLine(const std::string& line, Example* ex, bool* multi) {
   return Status::Ok();
 }
 
-// Splits one CSV record (RFC 4180; the record may span lines, so `in` supplies more).
+// Splits one CSV record (RFC 4180; the record may span lines, so `in` supplies more). A quoted
+// field must end at its closing quote: `"a"b,c` is an error, not the field `ab`.
 Status ParseCsvRecord(std::string line, std::istream& in, size_t* line_no,
                       std::vector<std::string>* fields) {
   fields->clear();
   std::string cur;
-  bool quoted = false;
+  bool quoted = false, closed = false;  // inside quotes; just after a field's closing quote
   size_t i = 0;
   while (true) {
     if (i == line.size()) {
@@ -63,15 +73,19 @@ Status ParseCsvRecord(std::string line, std::istream& in, size_t* line_no,
           ++i;
         } else {
           quoted = false;
+          closed = true;
         }
       } else {
         cur.push_back(c);
       }
-    } else if (c == '"' && cur.empty()) {
-      quoted = true;
     } else if (c == ',') {
       fields->push_back(std::move(cur));
       cur.clear();
+      closed = false;
+    } else if (closed) {
+      return InvalidArgument("text after the closing quote of a CSV field");
+    } else if (c == '"' && cur.empty()) {
+      quoted = true;
     } else {
       cur.push_back(c);
     }
@@ -85,6 +99,8 @@ enum class Format { kJsonl, kCsv, kFastText };
 }  // namespace
 
 StatusOr<Dataset> ReadDataset(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return InvalidArgument(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(path + ": cannot open");
   Dataset ds;
@@ -102,6 +118,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
   std::string line;
   size_t line_no = 0;
   int text_col = -1, label_col = -1;
+  size_t columns = 0;  // CSV: fields in the header, which every record must have
   std::vector<std::string> fields;
   while (std::getline(in, line)) {
     ++line_no;
@@ -125,11 +142,14 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
         }
         if (text_col < 0 || label_col < 0)
           return where(InvalidArgument("CSV header must name \"text\" and \"label\" columns"));
+        columns = fields.size();
         continue;
       }
-      if (int(fields.size()) <= std::max(text_col, label_col))
-        return where(InvalidArgument("expected at least " + std::to_string(std::max(text_col, label_col) + 1) +
-                                     " CSV fields, got " + std::to_string(fields.size())));
+      // More fields than the header is as wrong as fewer: an unquoted comma in the text would
+      // otherwise shift the label column silently.
+      if (fields.size() != columns)
+        return where(InvalidArgument("expected " + std::to_string(columns) + " CSV fields (as in the header), got " +
+                                     std::to_string(fields.size()) + " (quote a field that holds a comma)"));
       ex.text = fields[size_t(text_col)];
       ex.labels.push_back(fields[size_t(label_col)]);
     } else {
@@ -147,6 +167,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     }
     for (const std::string& l : ex.labels)
       if (l.empty()) return where(InvalidArgument("empty label"));
+    if (ex.text.size() > kMaxTextBytes) return where(TextTooLong(ex.text.size()));
     ds.examples.push_back(std::move(ex));
   }
   if (in.bad()) return IoError(path + ": read failed");

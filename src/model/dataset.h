@@ -25,9 +25,12 @@ struct Dataset {
 // - JSON Lines (.jsonl/.json, or a first non-blank line starting with '{'): objects with
 //   "text" (string) and either "label" (string) or "labels" (array of strings);
 //   other fields are ignored;
-// - CSV (.csv): a header row naming "text" and "label" columns (any order), RFC 4180 quoting;
+// - CSV (.csv): a header row naming "text" and "label" columns (any order), RFC 4180 quoting,
+//   every record with as many fields as the header;
 // - fastText (.txt or lines starting "__label__"): `__label__a [__label__b ...] text`.
-// Blank lines are skipped. Errors name the file and line: `train.jsonl:1042: missing "text"`.
+// Blank lines are skipped; a UTF-8 byte order mark and CRLF line ends are accepted. A text
+// longer than kMaxTextBytes is an error. Errors name the file and line:
+// `train.jsonl:1042: missing "text"`.
 StatusOr<Dataset> ReadDataset(const std::string& path);
 
 }  // namespace fastintent

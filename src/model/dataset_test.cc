@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "text/featurizer.h"
+
 namespace fastintent {
 namespace {
 
@@ -111,7 +113,10 @@ TEST_F(DatasetTest, JsonIsSniffedFromContentWithoutExtension) {
 TEST_F(DatasetTest, JsonlErrorsNameFileAndLine) {
   const std::string ok = "{\"text\": \"fine\", \"label\": \"a\"}\n";
   ExpectError("e1.jsonl", ok + "\n{\"label\": \"a\"}\n", 3, "missing \"text\"");
-  ExpectError("e2.jsonl", ok + "{\"text\": \"x\", \"label\": \"a\"\n", 2, "malformed JSON");
+  ExpectError("e2.jsonl", ok + "{\"text\": \"x\", \"label\": \"a\"\n", 2, "malformed JSON at byte 27: unexpected end of input");
+  // Invalid UTF-8 is named as the cause, and the offending bytes are not echoed.
+  ExpectError("e3.jsonl", "{\"text\": \"caf\xC3(\", \"label\": \"a\"}\n", 1,
+              "malformed JSON at byte 15: invalid string: ill-formed UTF-8 byte");
   ExpectError("e3.jsonl", ok + ok + "[1, 2]\n", 3, "expected a JSON object");
   ExpectError("e4.jsonl", "{\"text\": 5, \"label\": \"a\"}\n", 1, "\"text\" is not a string");
   ExpectError("e5.jsonl", ok + "{\"text\": \"x\"}\n", 2, "missing \"label\" or \"labels\"");
@@ -133,6 +138,13 @@ TEST_F(DatasetTest, MissingFileIsNotFoundAndNamesThePath) {
   ASSERT_FALSE(ds.ok());
   EXPECT_EQ(ds.status().code(), StatusCode::kNotFound);
   EXPECT_NE(ds.status().message().find(path), std::string::npos) << ds.status().message();
+}
+
+TEST_F(DatasetTest, DirectoryIsAnErrorThatSaysSo) {
+  auto ds = ReadDataset(dir_);
+  ASSERT_FALSE(ds.ok());
+  EXPECT_EQ(ds.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ds.status().message(), dir_ + ": is a directory");
 }
 
 TEST_F(DatasetTest, EmptyFileIsAnEmptyDataset) {
@@ -185,6 +197,23 @@ TEST_F(DatasetTest, CsvErrorsNameFileAndLine) {
   ExpectError("l.csv", "text,label\nhello,greet\nbye,\n", 3, "empty label");
   // A multi-line record before the error must not throw the count off.
   ExpectError("m.csv", "text,label\n\"a\nb\",x\nno label column\n", 4, "CSV fields");
+  // An unquoted comma in the text would shift the label column: more fields than the header.
+  ExpectError("c.csv", "text,label\nhello,greet\nwhat is the weather, please,weather\n", 3,
+              "expected 2 CSV fields (as in the header), got 3");
+  ExpectError("x.csv", "text,label\nhello,greet,extra\n", 2, "got 3");
+  ExpectError("j.csv", "text,label\n\"hello\"x,greet\n", 2, "text after the closing quote");
+}
+
+TEST_F(DatasetTest, TextsOverTheLimitAreErrorsInEveryFormat) {
+  const std::string at_limit(kMaxTextBytes, 'a'), over(kMaxTextBytes + 1, 'a');
+  const Dataset ok = Read("ok.txt", "__label__x " + at_limit + "\n");
+  ASSERT_EQ(ok.examples.size(), 1u);
+  EXPECT_EQ(ok.examples[0].text.size(), kMaxTextBytes);
+  const std::string what = "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +
+                           std::to_string(kMaxTextBytes) + ")";
+  ExpectError("t.jsonl", "{\"text\":\"hi\",\"label\":\"x\"}\n{\"text\":\"" + over + "\",\"label\":\"x\"}\n", 2, what);
+  ExpectError("t.csv", "text,label\n" + over + ",x\n", 2, what);
+  ExpectError("t.txt", "__label__x " + over + "\n", 1, what);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -251,6 +251,7 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
 }
 
 Status Model::Probabilities(std::string_view text, Session* s) const {
+  if (text.size() > kMaxTextBytes) return TextTooLong(text.size());
   featurizer_.Featurize(text, &s->featurizer, &s->features);
   if (s->features.rows.empty()) {
     return InvalidArgument(text.empty() ? "empty text: nothing to classify"

@@ -175,6 +175,25 @@ TEST(TokenSumTableTest, MemoryIsBoundedForWideModels) {
   EXPECT_TRUE(m.Probabilities("zzd abc", &s).ok());  // one token in the table, one not
 }
 
+// Texts up to kMaxTextBytes are classified; longer ones are refused before any work, and the
+// session's duplicate table stays bounded by the vocabulary, not by the text (a 1 MiB text once
+// made it 50 MB per 200 KB of input).
+TEST(ModelTest, TextLengthLimitAndBoundedScratch) {
+  const auto m = MakeModel(0.5f);
+  Session s = m->NewSession();
+  std::string big;
+  while (big.size() + 6 <= kMaxTextBytes) big += "jazz ";
+  big.resize(kMaxTextBytes, 'z');
+  ASSERT_TRUE(m->Probabilities(big, &s).ok());
+  size_t pow2 = 1024;
+  while (pow2 < 4 * m->featurizer().vocab().size()) pow2 *= 2;
+  EXPECT_LE(s.featurizer.table.size(), pow2);
+  const Status st = m->Probabilities(big + "z", &s);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +
+                              std::to_string(kMaxTextBytes) + ")");
+}
+
 TEST(TokenSumTableTest, PerTextModelsIgnoreFrequentTokens) {
   EXPECT_EQ(MakeModel(0.4f, CharTf::kPerText, {"play", "jazz"})->token_table_size(), 0u);
 }

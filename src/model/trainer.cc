@@ -425,9 +425,23 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
   const auto t0 = std::chrono::steady_clock::now();
   FI_RETURN_IF_ERROR(o.featurizer.Validate());
   if (train.examples.empty()) return InvalidArgument("training data is empty");
+  if (valid && valid->examples.empty()) return InvalidArgument("validation data is empty");
+  for (const Dataset* d : {&train, valid}) {
+    if (!d) continue;
+    for (size_t i = 0; i < d->examples.size(); ++i) {
+      if (d->examples[i].text.size() > kMaxTextBytes)
+        return TextTooLong(d->examples[i].text.size())
+            .WithPrefix((d == valid ? "validation example " : "training example ") + std::to_string(i + 1));
+    }
+  }
   if (o.batch_size == 0 || o.max_epochs == 0) return InvalidArgument("batch size and epochs must be > 0");
-  if (o.dropout < 0 || o.dropout >= 1 || o.feature_dropout < 0 || o.feature_dropout >= 1)
-    return InvalidArgument("dropout rates must be in [0, 1)");
+  // Written so that NaN fails every check.
+  const auto in = [](float v, float lo, float hi) { return v >= lo && v < hi; };
+  if (!in(o.dropout, 0, 1) || !in(o.feature_dropout, 0, 1)) return InvalidArgument("dropout rates must be in [0, 1)");
+  if (!in(o.label_smoothing, 0, 1)) return InvalidArgument("label smoothing must be in [0, 1)");
+  if (!in(o.lr, 1e-30f, INFINITY) || !in(o.embedding_eps, 1e-30f, INFINITY))
+    return InvalidArgument("learning rate and epsilon must be positive and finite");
+  if (!in(o.weight_decay, 0, INFINITY)) return InvalidArgument("weight decay must be >= 0 and finite");
   for (uint32_t h : o.hidden)
     if (h == 0 || h > 8192) return InvalidArgument("hidden widths must be in 1..8192");
   const bool multi = train.multi_label || (valid && valid->multi_label);
@@ -460,7 +474,7 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     FI_RETURN_IF_ERROR(encode_labels(train.examples[i], &train_enc[i]));
   std::vector<uint32_t> train_idx, valid_idx;
   std::vector<Encoded> valid_enc;
-  const bool have_valid = valid && !valid->examples.empty();
+  const bool have_valid = valid != nullptr;
   if (have_valid) {
     valid_enc.resize(valid->examples.size());
     for (size_t i = 0; i < valid->examples.size(); ++i) {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -304,29 +306,37 @@ TEST(TrainerTest, InvalidOptionsAndDataAreRejected) {
   o.max_epochs = 1;
   ASSERT_TRUE(Train(train, nullptr, o, nullptr).ok());  // the baseline is valid
 
-  TrainOptions bad = o;
-  bad.dropout = 1.0f;
-  ExpectRejected(train, nullptr, bad, "dropout");
-  bad = o;
-  bad.dropout = -0.1f;
-  ExpectRejected(train, nullptr, bad, "dropout");
-  bad = o;
-  bad.feature_dropout = 1.0f;
-  ExpectRejected(train, nullptr, bad, "dropout");
-  bad = o;
-  bad.hidden = {16, 0};
-  ExpectRejected(train, nullptr, bad, "hidden");
-  bad = o;
-  bad.batch_size = 0;
-  ExpectRejected(train, nullptr, bad, "batch");
-  bad = o;
-  bad.max_epochs = 0;
-  ExpectRejected(train, nullptr, bad, "epochs");
-  bad = o;
-  bad.featurizer.word_ngrams = 0;
-  ExpectRejected(train, nullptr, bad, "word_ngrams");
+  // Each option out of its range (NaN included: it compares false both ways) and the words the
+  // error must contain.
+  const std::vector<std::pair<std::function<void(TrainOptions*)>, std::string>> bad_options = {
+      {[](TrainOptions* b) { b->dropout = 1.0f; }, "dropout"},
+      {[](TrainOptions* b) { b->dropout = -0.1f; }, "dropout"},
+      {[](TrainOptions* b) { b->dropout = NAN; }, "dropout"},
+      {[](TrainOptions* b) { b->feature_dropout = 1.0f; }, "dropout"},
+      {[](TrainOptions* b) { b->label_smoothing = 1.0f; }, "label smoothing"},
+      {[](TrainOptions* b) { b->lr = NAN; }, "learning rate"},
+      {[](TrainOptions* b) { b->lr = 0; }, "learning rate"},
+      {[](TrainOptions* b) { b->embedding_eps = INFINITY; }, "epsilon"},
+      {[](TrainOptions* b) { b->weight_decay = -1; }, "weight decay"},
+      {[](TrainOptions* b) { b->hidden = {16, 0}; }, "hidden"},
+      {[](TrainOptions* b) { b->batch_size = 0; }, "batch"},
+      {[](TrainOptions* b) { b->max_epochs = 0; }, "epochs"},
+      {[](TrainOptions* b) { b->featurizer.word_ngrams = 0; }, "word_ngrams"},
+  };
+  for (const auto& [spoil, what] : bad_options) {
+    TrainOptions bad = o;
+    spoil(&bad);
+    ExpectRejected(train, nullptr, bad, what);
+  }
 
   ExpectRejected(Dataset{}, nullptr, o, "empty");
+  // An empty validation set is an error, not a silent fallback to a carved one.
+  const Dataset empty_valid;
+  ExpectRejected(train, &empty_valid, o, "validation data is empty");
+  Dataset long_text = train;
+  long_text.examples[3].text.assign(kMaxTextBytes + 1, 'a');
+  ExpectRejected(long_text, nullptr, o, "training example 4: text too long");
+  ExpectRejected(train, &long_text, o, "validation example 4: text too long");
 
   Dataset one_label;
   for (int i = 0; i < 10; ++i)

@@ -7,6 +7,11 @@
 
 namespace fastintent {
 
+Status TextTooLong(size_t bytes) {
+  return InvalidArgument("text too long: " + std::to_string(bytes) + " bytes (at most " +
+                         std::to_string(kMaxTextBytes) + ")");
+}
+
 Status FeaturizerConfig::Validate() const {
   if (num_buckets < 1024 || num_buckets > (1u << 26))
     return InvalidArgument("num_buckets must be in [1024, 2^26], got " + std::to_string(num_buckets));
@@ -605,9 +610,12 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
   }
 
   const size_t bound = s->buckets[kWordGroup].size() + char_bound;
-  // Duplicate detection table: a power of two with at least four times as many slots as keys.
+  // Duplicate detection table: a power of two with at least four times as many slots as the
+  // distinct rows one DistinctRows call can meet: no more than its keys, nor than the
+  // vocabulary has rows (which bounds the table's memory for huge texts).
+  const size_t distinct = std::min(bound, vocab_.size());
   size_t slots = 1024;
-  while (slots < 4 * bound) slots *= 2;
+  while (slots < 4 * distinct) slots *= 2;
   if (s->table.size() < slots) {
     s->table.assign(slots, FeaturizerScratch::Slot{0, 0, 0});
     s->generation = 0;

@@ -38,6 +38,15 @@ struct FeaturizerConfig {
   Status Validate() const;
 };
 
+// The longest text, in bytes, that a model classifies or trains on: 1 MiB, the server's
+// default body limit. Longer texts are refused (Model::Probabilities, ReadDataset, Train), never
+// cut short: featurising costs about 100 bytes of scratch per input byte (a text of 1 MiB of
+// short words takes ~90 MB), so the bound is what keeps a session's memory bounded.
+inline constexpr size_t kMaxTextBytes = size_t(1) << 20;
+
+// The error for a text over kMaxTextBytes: "text too long: N bytes (at most 1048576)".
+Status TextTooLong(size_t bytes);
+
 // Feature groups: each is L2-normalised on its own, then the groups present are scaled by
 // 1/sqrt(number of groups present) so the whole vector has unit norm.
 enum FeatureGroup : uint8_t { kWordGroup = 0, kCharGroup = 1, kNumGroups = 2 };
@@ -213,6 +222,9 @@ class Featurizer {
   Featurizer() = default;
   Featurizer(FeaturizerConfig config, Vocabulary vocab)
       : config_(config), vocab_(std::move(vocab)) {}
+  // Leaves the features of `text` in *out (rows, weights and, per token, spans), using only
+  // *scratch for working memory (no allocation once warm). Any byte string is accepted; callers
+  // bound its length (kMaxTextBytes) because scratch grows with it.
   void Featurize(std::string_view text, FeaturizerScratch* scratch, FeatureVector* out) const;
   const FeaturizerConfig& config() const { return config_; }
   const Vocabulary& vocab() const { return vocab_; }
