@@ -252,6 +252,16 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
 
 Status Model::Probabilities(std::string_view text, Session* s) const {
   if (text.size() > kMaxTextBytes) return TextTooLong(text.size());
+  // Frees a long text's buffers once it is answered, on every path out.
+  struct ReleaseIfLong {
+    Session* s;
+    bool long_text;
+    ~ReleaseIfLong() {
+      if (!long_text) return;
+      s->featurizer.ReleaseTextBuffers();
+      s->features.Release();
+    }
+  } release{s, text.size() > kReleaseScratchAboveBytes};
   featurizer_.Featurize(text, &s->featurizer, &s->features);
   if (s->features.rows.empty()) {
     return InvalidArgument(text.empty() ? "empty text: nothing to classify"

@@ -121,8 +121,12 @@ struct TokenSumTable {
   }
 };
 
+// Texts longer than this make Model::Probabilities free the session's text-sized buffers
+// afterwards (64 KiB: far beyond any command, while the scratch of a 1 MiB text is ~100 MB).
+constexpr size_t kReleaseScratchAboveBytes = size_t(64) << 10;
+
 // Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
-// makes a prediction allocation-free once warm.
+// makes a prediction allocation-free once warm (for texts up to kReleaseScratchAboveBytes).
 struct Session {
   FeaturizerScratch featurizer;
   FeatureVector features;

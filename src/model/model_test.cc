@@ -175,19 +175,29 @@ TEST(TokenSumTableTest, MemoryIsBoundedForWideModels) {
   EXPECT_TRUE(m.Probabilities("zzd abc", &s).ok());  // one token in the table, one not
 }
 
-// Texts up to kMaxTextBytes are classified; longer ones are refused before any work, and the
-// session's duplicate table stays bounded by the vocabulary, not by the text (a 1 MiB text once
-// made it 50 MB per 200 KB of input).
+// Texts up to kMaxTextBytes are classified; longer ones are refused before any work. The
+// duplicate table stays bounded by the vocabulary, not by the text (a 1 MiB text once made it
+// 50 MB per 200 KB of input), and a long text's buffers are freed once it is answered.
 TEST(ModelTest, TextLengthLimitAndBoundedScratch) {
   const auto m = MakeModel(0.5f);
   Session s = m->NewSession();
   std::string big;
   while (big.size() + 6 <= kMaxTextBytes) big += "jazz ";
   big.resize(kMaxTextBytes, 'z');
-  ASSERT_TRUE(m->Probabilities(big, &s).ok());
+  m->featurizer().Featurize(big, &s.featurizer, &s.features);
   size_t pow2 = 1024;
   while (pow2 < 4 * m->featurizer().vocab().size()) pow2 *= 2;
   EXPECT_LE(s.featurizer.table.size(), pow2);
+  // Probabilities gives a long text's buffers back afterwards, and the session still works.
+  ASSERT_TRUE(m->Probabilities(big, &s).ok());
+  EXPECT_EQ(s.features.rows.capacity(), 0u);
+  EXPECT_EQ(s.featurizer.table.capacity(), 0u);
+  EXPECT_LT(s.featurizer.utf8.capacity(), 1024u);
+  Session fresh = m->NewSession();
+  EXPECT_EQ(Cached(*m, "play some jazz", &s), Cached(*m, "play some jazz", &fresh));
+  // Also when the long text has nothing to classify.
+  ASSERT_FALSE(m->Probabilities(std::string(kMaxTextBytes, ' '), &s).ok());
+  EXPECT_EQ(s.featurizer.table.capacity(), 0u);
   const Status st = m->Probabilities(big + "z", &s);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(), "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +

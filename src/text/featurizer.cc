@@ -7,6 +7,16 @@
 
 namespace fastintent {
 
+void FeaturizerScratch::ReleaseTextBuffers() {
+  tok = TokenizerScratch();
+  std::string().swap(utf8);
+  for (std::vector<uint32_t>* v : {&offsets, &token_off, &buckets[0], &buckets[1], &tf, &token_keys})
+    std::vector<uint32_t>().swap(*v);
+  std::vector<RawFeature>().swap(raw);
+  std::vector<Slot>().swap(table);
+  generation = 0;
+}
+
 Status TextTooLong(size_t bytes) {
   return InvalidArgument("text too long: " + std::to_string(bytes) + " bytes (at most " +
                          std::to_string(kMaxTextBytes) + ")");

@@ -121,6 +121,11 @@ struct FeaturizerScratch {
   uint64_t token_cache_owner = 0;
   uint64_t token_cache_config = 0;
   std::vector<uint32_t> token_keys;  // one token's character buckets
+
+  // Frees every buffer that grows with the text (all but the token cache), so that one huge
+  // text does not keep ~100 bytes of scratch per byte of it for the scratch's life. The next
+  // Featurize allocates again as it would on a fresh scratch.
+  void ReleaseTextBuffers();
 };
 
 // Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
@@ -155,6 +160,8 @@ struct FeatureVector {
     unscaled.clear();
     char_scale = 0;
   }
+  // Empties the vector and frees its buffers (clear() keeps them for reuse).
+  void Release() { *this = FeatureVector(); }
 };
 
 // Maps buckets to dense vocabulary rows and holds each row's IDF weight. Immutable once built;
