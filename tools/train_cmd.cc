@@ -125,6 +125,12 @@ int Run(TrainArgs& a) {
   Status s = SaveModel(*model, a.output, meta.dump());
   if (!s.ok()) return Fail(s.message());
   if (!a.quiet) {
+    // Say what decided the output kind: one multi-label line makes the whole file multi-label.
+    if (train->multi_label || valid->multi_label) {
+      const bool by_train = train->multi_label;
+      std::fprintf(stderr, "multi-label data (from %s:%zu): sigmoid output, each label decided on its own\n",
+                   (by_train ? a.data : a.valid).c_str(), (by_train ? train : valid)->multi_label_line);
+    }
     std::fprintf(stderr,
                  "trained %zu labels on %zu examples in %.2fs (%u epochs, best %u: valid %.2f%%)\n"
                  "calibration: %s\nwrote %s (%zu parameters)\n",

@@ -167,6 +167,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     }
     for (const std::string& l : ex.labels)
       if (l.empty()) return where(InvalidArgument("empty label"));
+    if (ds.multi_label && ds.multi_label_line == 0) ds.multi_label_line = start_line;
     if (ex.text.size() > kMaxTextBytes) return where(TextTooLong(ex.text.size()));
     ds.examples.push_back(std::move(ex));
   }

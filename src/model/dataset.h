@@ -19,6 +19,7 @@ struct Dataset {
   // True when any row gave a "labels" list (JSON) or several __label__ tags (fastText): the
   // data is multi-label and trains a sigmoid output.
   bool multi_label = false;
+  size_t multi_label_line = 0;  // the first line that made it so (0 when single-label)
 };
 
 // Reads a dataset; the format is chosen by content and extension:

@@ -95,11 +95,14 @@ TEST_F(DatasetTest, JsonlLabelsListIsMultiLabelAndMayBeEmpty) {
   EXPECT_EQ(ds.examples[2].labels, Labels{"memory"});
 }
 
-TEST_F(DatasetTest, OneLabelsRowMakesTheWholeFileMultiLabel) {
+TEST_F(DatasetTest, OneLabelsRowMakesTheWholeFileMultiLabelAndIsRemembered) {
   const Dataset ds = Read("mix.jsonl",
                           "{\"text\": \"a\", \"label\": \"x\"}\n"
                           "{\"text\": \"b\", \"labels\": [\"y\"]}\n");
   EXPECT_TRUE(ds.multi_label);
+  EXPECT_EQ(ds.multi_label_line, 2u);  // `train` names it
+  EXPECT_EQ(Read("single.jsonl", "{\"text\": \"a\", \"label\": \"x\"}\n").multi_label_line, 0u);
+  EXPECT_EQ(Read("ft.txt", "__label__a one\n\n__label__a __label__b two\n").multi_label_line, 3u);
 }
 
 TEST_F(DatasetTest, JsonIsSniffedFromContentWithoutExtension) {
