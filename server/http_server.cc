@@ -8,7 +8,9 @@
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 namespace fastintent::server {
 
@@ -24,26 +26,8 @@ HttpResponse JsonResponse(http::status status, std::string body) {
 }
 
 HttpResponse ErrorResponse(http::status status, const std::string& message) {
-  std::string escaped;
-  escaped.reserve(message.size() + 16);
-  for (char c : message) {
-    switch (c) {
-      case '"': escaped += "\\\""; break;
-      case '\\': escaped += "\\\\"; break;
-      case '\n': escaped += "\\n"; break;
-      case '\r': escaped += "\\r"; break;
-      case '\t': escaped += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          escaped += buf;
-        } else {
-          escaped += c;  // UTF-8 passes through; messages are ours, not raw input
-        }
-    }
-  }
-  return JsonResponse(status, "{\"error\":\"" + escaped + "\"}");
+  return JsonResponse(status, nlohmann::json({{"error", message}})
+                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 struct HttpServer::Impl {
@@ -52,8 +36,11 @@ struct HttpServer::Impl {
   // Declared before the io_context: connections still queued in it when it is destroyed
   // decrement `open` on their way out.
   std::atomic<uint64_t> accepted{0}, refused{0}, open{0}, requests{0}, bad{0};
+  // Requests handed to the handler whose answer is not written yet (Stop's grace waits for 0).
+  std::atomic<int64_t> in_flight{0};
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  // On a strand of its own, so Stop can close it while an accept completes on an I/O thread.
+  tcp::acceptor acceptor{net::make_strand(ioc)};
   std::vector<std::thread> threads;
   std::mutex mu;
   std::condition_variable stopped_cv;
@@ -69,7 +56,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket&& socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server) {}
-  ~Connection() { server_->open.fetch_sub(1, std::memory_order_relaxed); }
+  ~Connection() {
+    if (handling_) server_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    server_->open.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -90,6 +80,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
         ec == net::error::connection_reset || ec == net::error::eof) {
       return Close();
     }
+    head_ = false;
+    // Beast reads a body only when it is chunked or has a Content-Length; any other
+    // Transfer-Encoding would leave the body to be parsed as the next request (RFC 9112 6.3:
+    // answer 400 and close).
+    if (!ec && parser_->get().find(http::field::transfer_encoding) != parser_->get().end() && !parser_->chunked()) {
+      ec = http::error::bad_transfer_encoding;
+    }
     if (ec) {
       server_->bad.fetch_add(1, std::memory_order_relaxed);
       http::status status = http::status::bad_request;
@@ -100,6 +97,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       } else if (ec == http::error::header_limit) {
         status = http::status::request_header_fields_too_large;
         message = "request headers larger than " + std::to_string(server_->options.max_header_bytes) + " bytes";
+      } else if (ec == http::error::bad_transfer_encoding) {
+        message = "unsupported Transfer-Encoding (only chunked)";
       }
       keep_alive_ = false;
       return Write(ErrorResponse(status, message));
@@ -108,6 +107,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     HttpRequest req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == http::verb::head;
+    handling_ = true;
+    server_->in_flight.fetch_add(1, std::memory_order_relaxed);
     stream_.expires_never();  // the handler answers within its own deadline
     auto self = shared_from_this();
     server_->handler(std::move(req), [self](HttpResponse&& res) {
@@ -122,12 +124,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res.set(http::field::server, "fastintent");
     res.prepare_payload();
     response_ = std::make_unique<HttpResponse>(std::move(res));
+    serializer_ = std::make_unique<http::response_serializer<http::string_body>>(*response_);
     stream_.expires_after(server_->options.idle_timeout);
-    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    auto done = [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->serializer_.reset();
       self->response_.reset();
+      if (self->handling_) {
+        self->handling_ = false;
+        self->server_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+      }
       if (ec || !self->keep_alive_) return self->Close();
       self->Read();
-    });
+    };
+    // A HEAD answer has the headers of the full answer (its Content-Length included) and no body.
+    if (head_) {
+      http::async_write_header(stream_, *serializer_, std::move(done));
+    } else {
+      http::async_write(stream_, *serializer_, std::move(done));
+    }
   }
 
   void Close() {
@@ -141,7 +155,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::unique_ptr<HttpResponse> response_;
+  std::unique_ptr<http::response_serializer<http::string_body>> serializer_;
   bool keep_alive_ = true;
+  bool head_ = false;      // the request being answered is a HEAD
+  bool handling_ = false;  // counted in in_flight until its answer is written
   unsigned version_ = 11;
 };
 
@@ -203,11 +220,20 @@ uint16_t HttpServer::port() const {
   return ec ? 0 : ep.port();
 }
 
-void HttpServer::Stop() {
+void HttpServer::Stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     if (impl_->stopped) return;
     impl_->stopped = true;
+  }
+  if (grace.count() > 0 && !impl_->threads.empty()) {
+    net::post(impl_->acceptor.get_executor(), [impl = impl_.get()] {
+      beast::error_code ignored;
+      impl->acceptor.close(ignored);
+    });
+    const auto until = std::chrono::steady_clock::now() + grace;
+    while (impl_->in_flight.load(std::memory_order_relaxed) > 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   impl_->ioc.stop();
   for (std::thread& t : impl_->threads) t.join();

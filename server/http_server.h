@@ -61,8 +61,10 @@ class HttpServer {
   Status Start();
   // The bound port (useful with port 0).
   uint16_t port() const;
-  // Closes the listener and every connection and joins the I/O threads. Idempotent.
-  void Stop();
+  // Closes the listener, then waits up to `grace` for the answers of requests already handed to
+  // the handler to be written (0: no wait), then closes every connection and joins the I/O
+  // threads. Idempotent.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
   // Blocks until Stop() is called from another thread or a signal handler thread.
   void Wait();
 
@@ -77,7 +79,8 @@ class HttpServer {
 
 // A response with a JSON body (and keep-alive copied from the request by the server).
 HttpResponse JsonResponse(http::status status, std::string body);
-// {"error": message} with `status`.
+// {"error": message} with `status`. Always valid JSON: bytes of `message` that are not UTF-8
+// (a request path may hold any) are replaced.
 HttpResponse ErrorResponse(http::status status, const std::string& message);
 
 }  // namespace fastintent::server

@@ -26,10 +26,15 @@ HttpResponse Ok(const json& j) { return JsonResponse(http::status::ok, Dump(j));
 
 // Collects the strings of a (possibly nested) JSON array into `out`; false if an element is
 // not a string.
-bool FlattenStrings(const json& j, std::vector<std::string>* out) {
+// Appends the strings of a (possibly nested) JSON array to `out`; false when it holds anything
+// else or nests deeper than any tensor shape here (kMaxDataDepth), which also bounds the
+// recursion against a body of 100,000 '['.
+constexpr int kMaxDataDepth = 32;
+bool FlattenStrings(const json& j, std::vector<std::string>* out, int depth = 1) {
+  if (depth > kMaxDataDepth) return false;
   for (const json& e : j) {
     if (e.is_array()) {
-      if (!FlattenStrings(e, out)) return false;
+      if (!FlattenStrings(e, out, depth + 1)) return false;
     } else if (e.is_string()) {
       out->push_back(e.get<std::string>());
     } else {
@@ -46,6 +51,7 @@ struct InferenceService::Call {
   bool single = false;  // {"text": ...} rather than {"texts": [...]}
   json id;              // OIP request id, echoed when present
   bool want_label = true, want_probability = true, want_probabilities = false;
+  float threshold = -1;  // the request's "threshold" (< 0: the model's), for /v1/route
   std::vector<InferenceResult> results;
   std::atomic<size_t> remaining{0};
   std::atomic<bool> overloaded{false};  // some text was rejected at submission
@@ -271,14 +277,26 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
       return bad("inputs[0].datatype must be \"BYTES\" (one UTF-8 string per text)");
     if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].empty())
       return bad("inputs[0].shape must be a non-empty array of sizes");
+    // The product of the sizes, saturated above the per-request limit (a plain product can
+    // wrap around 2^64 and match the data by accident); any zero makes it zero.
+    const uint64_t limit = options_.max_texts_per_request;
     uint64_t elements = 1;
+    bool over = false, zero = false;
     for (const json& d : in["shape"]) {
       if (!d.is_number_unsigned()) return bad("inputs[0].shape must hold non-negative integers");
-      elements *= d.get<uint64_t>();
-      if (elements > options_.max_texts_per_request) break;
+      const uint64_t size = d.get<uint64_t>();
+      if (size == 0) zero = true;
+      else if (elements > limit / size) over = true;
+      else elements *= size;
     }
+    if (zero) elements = 0;
     if (!in.contains("data") || !in["data"].is_array()) return bad("inputs[0].data must be an array of strings");
-    if (!FlattenStrings(in["data"], &texts)) return bad("inputs[0].data must hold strings only (BYTES as JSON strings)");
+    if (!FlattenStrings(in["data"], &texts))
+      return bad("inputs[0].data must hold strings only (BYTES as JSON strings), nested at most " +
+                 std::to_string(kMaxDataDepth) + " deep");
+    if (!zero && over) {
+      return bad("inputs[0].shape says more than " + std::to_string(limit) + " texts, the most one request may hold");
+    }
     if (texts.size() != elements) {
       return bad("inputs[0].data holds " + std::to_string(texts.size()) + " strings but its shape says " +
                  std::to_string(elements));
@@ -326,13 +344,15 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
       const json& t = (*params)["threshold"];
       if (!t.is_number() || t.get<double>() < 0 || t.get<double>() > 1) return bad("\"threshold\" must be a number in [0, 1]");
       ro.threshold = t.get<float>();
+      call->threshold = ro.threshold;
     }
   }
   if (texts.empty()) return bad("no texts to classify");
-  if (texts.size() > options_.max_texts_per_request) {
+  // A request larger than the whole queue could never be accepted: 413, not a 503 to retry.
+  const size_t most = std::min(options_.max_texts_per_request, options_.engine.queue_capacity);
+  if (texts.size() > most) {
     return reply(ErrorResponse(http::status::payload_too_large,
-                               std::to_string(texts.size()) + " texts in one request; at most " +
-                                   std::to_string(options_.max_texts_per_request)));
+                               std::to_string(texts.size()) + " texts in one request; at most " + std::to_string(most)));
   }
   if (kind == Kind::kRoute) {
     if (!call->served->registry) return reply(ErrorResponse(http::status::bad_request, call->served->registry_error));
@@ -422,7 +442,7 @@ HttpResponse InferenceService::Finish(Call& call) {
       // but a result computed just before a swap may meet the next registry: Route ignores
       // labels that are not components).
       const ComponentRegistry& registry = *call.served->registry;
-      RouteResult routed = Route(*r.model, registry, r.probabilities, -1);
+      RouteResult routed = Route(*r.model, registry, r.probabilities, call.threshold);
       json comps = json::array();
       for (const RoutedComponent& c : routed.components) {
         comps.push_back({{"name", c.component->name}, {"priority", PriorityName(c.component->priority)},
@@ -440,6 +460,9 @@ HttpResponse InferenceService::Finish(Call& call) {
 
 std::string InferenceService::MetricsText() const {
   const EngineStats st = engine_->Stats();
+  // Responses the transport wrote itself (malformed or over-limit requests, refused
+  // connections) count in the status classes too.
+  const HttpServerStats h = http_stats_ ? http_stats_() : HttpServerStats{};
   std::string out;
   auto line = [&](const char* fmt, auto... args) {
     const int n = std::snprintf(nullptr, 0, fmt, args...);
@@ -486,10 +509,9 @@ std::string InferenceService::MetricsText() const {
        "# TYPE fastintent_http_responses_total counter\n"
        "fastintent_http_responses_total{class=\"2xx\"} %llu\nfastintent_http_responses_total{class=\"4xx\"} %llu\n"
        "fastintent_http_responses_total{class=\"5xx\"} %llu\n",
-       (unsigned long long)responses_2xx_.load(), (unsigned long long)responses_4xx_.load(),
-       (unsigned long long)responses_5xx_.load());
+       (unsigned long long)responses_2xx_.load(), (unsigned long long)(responses_4xx_.load() + h.bad_requests),
+       (unsigned long long)(responses_5xx_.load() + h.connections_refused));
   if (http_stats_) {
-    const HttpServerStats h = http_stats_();
     counter("fastintent_http_connections_accepted_total", "TCP connections accepted.", h.connections_accepted);
     counter("fastintent_http_connections_refused_total", "Connections refused over the connection limit.", h.connections_refused);
     gauge("fastintent_http_connections_open", "Open connections.", h.connections_open);

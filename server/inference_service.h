@@ -54,8 +54,9 @@ class InferenceService {
   // serving and the error is returned.
   Status Reload();
 
-  // Answers every queued request and joins the background threads. Call after the HTTP server
-  // stopped reading (its replies are then dropped) and before it is destroyed. Idempotent.
+  // Answers every queued request (requests arriving meanwhile get 503) and joins the background
+  // threads. Call before HttpServer::Stop(grace), so that the I/O threads still write those
+  // answers; a server stopped first drops them. Idempotent.
   void Shutdown();
 
   // Where /metrics reads the transport's counters (optional).

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -197,6 +200,14 @@ TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
   expect_400("/v1/classify", R"({"text": "a", "texts": ["b"]})", "either");
   expect_400("/v1/classify", R"({"texts": []})", "no texts");
   expect_400("/v1/classify", R"({"text": "rain", "k": 0})", "\"k\"");
+  // 60,000 nested arrays (a 120 KB body) once overflowed the stack of the flattening.
+  const std::string deep = std::string(60000, '[') + "\"hi\"" + std::string(60000, ']');
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":)" + deep + "}]}", "nested at most 32");
+  // A shape whose product wraps around 2^64 to 1 must not match one string.
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[3,12297829382473034411],"datatype":"BYTES","data":["a"]}]})",
+             "shape says more than 1024 texts");
+  // A zero in the shape means no texts, whatever the other sizes.
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[2000,0],"datatype":"BYTES","data":[]}]})", "no texts");
   // The connection survives all of that.
   EXPECT_EQ(c.Get("/v2/health/live").status, 200u);
 }
@@ -220,6 +231,94 @@ TEST_F(ServerTest, ClassifyAndRoute) {
   for (const json& comp : r.body["components"]) names.push_back(comp["name"]);
   // weather pulls in its dependency alarm (CORE, so first).
   EXPECT_EQ(names, (std::vector<std::string>{"alarm", "weather"})) << r.raw;
+  // The request's threshold is honoured (this softmax model routes its best label when that
+  // reaches the threshold): 0 keeps it, 1 rejects it.
+  r = c.Post("/v1/route", {{"text", "rain forecast snow"}, {"threshold", 0}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  EXPECT_EQ(r.body["components"].size(), 2u) << r.raw;
+  r = c.Post("/v1/route", {{"text", "rain forecast snow"}, {"threshold", 1}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  EXPECT_EQ(r.body["components"].size(), 0u) << r.raw;
+}
+
+// Sends raw bytes on a fresh connection and returns everything the server writes until it
+// closes the connection (or `wait` passes).
+std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  net::write(sock, net::buffer(bytes));
+  const timeval tv{long(wait.count() / 1000), long(wait.count() % 1000) * 1000};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    beast::error_code ec;
+    const size_t n = sock.read_some(net::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+TEST_F(ServerTest, TransportCornerCases) {
+  Start();
+  const std::string model = "/v2/models/" + service_->model_name();
+  // A Transfer-Encoding other than chunked: 400 and close, so the body is never run as a second
+  // request (request smuggling).
+  std::string out = RawExchange(port_, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+                                       "GET " + model + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  EXPECT_NE(out.find("unsupported Transfer-Encoding"), std::string::npos) << out;
+  EXPECT_EQ(out.find("HTTP/1.1 200"), std::string::npos) << out;
+  // A path that is not UTF-8 still gets a JSON error body.
+  out = RawExchange(port_, "GET /v2/\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 404", 0), 0u) << out;
+  const json body = json::parse(out.substr(out.find("\r\n\r\n") + 4), nullptr, false);
+  ASSERT_TRUE(body.is_object()) << out;
+  EXPECT_EQ(body["error"], "/v2/\xEF\xBF\xBD\xEF\xBF\xBD: no such endpoint");
+  // HEAD: the headers of the answer and no body, so a pipelined request after it parses.
+  out = RawExchange(port_, "HEAD /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const size_t second = out.find("HTTP/1.1", 1);
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4, 8), "HTTP/1.1") << out;  // nothing between the two
+  EXPECT_EQ(out.substr(second, 12), "HTTP/1.1 200") << out;
+  // Answers the transport writes itself count in the status classes.
+  Client c(port_);
+  const std::string metrics = c.Get("/metrics").raw;
+  EXPECT_NE(metrics.find("fastintent_http_responses_total{class=\"4xx\"} 3"), std::string::npos) << metrics;
+}
+
+// Shutting down answers what is in flight: the service drains its queue while the I/O threads
+// still write, then the server stops. A request caught mid-way gets 200 or 503, never a
+// dropped connection.
+TEST_F(ServerTest, ShutdownAnswersRequestsInFlight) {
+  ServiceOptions so;
+  so.engine.workers = 1;
+  so.inline_max_texts = 0;
+  Start(so);
+  std::atomic<int> answered{0}, dropped{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&] {
+      try {
+        Client c(port_);
+        const timeval tv{20, 0};  // a dropped answer fails the test instead of hanging it
+        ::setsockopt(c.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(1024, "rain forecast snow storm")}});
+        (r.status == 200 || r.status == 503 ? answered : dropped)++;
+      } catch (const std::exception&) {
+        dropped++;
+      }
+    });
+  }
+  for (int i = 0; i < 2000 && http_->Stats().requests < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  service_->Shutdown();
+  http_->Stop(std::chrono::seconds(10));
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(dropped.load(), 0);
+  EXPECT_EQ(answered.load(), 3);
 }
 
 TEST_F(ServerTest, LimitsOnBodyHeadersAndConnections) {
@@ -262,18 +361,47 @@ TEST_F(ServerTest, LimitsOnBodyHeadersAndConnections) {
   EXPECT_EQ(http_->Stats().connections_refused, 1u);
 }
 
-TEST_F(ServerTest, OverloadGets503Quickly) {
+// A request larger than the whole queue could never be accepted: 413 at once, not a 503 that
+// invites a retry.
+TEST_F(ServerTest, RequestLargerThanTheQueueIs413) {
   ServiceOptions so;
   so.engine.workers = 1;
   so.engine.queue_capacity = 2;
   Start(so);
   Client c(port_);
-  // 500 texts into a queue of 2: most are rejected at once, so the request gets 503.
+  Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(3, "rain snow")}});
+  EXPECT_EQ(r.status, 413u) << r.raw;
+  EXPECT_EQ(r.body["error"], "3 texts in one request; at most 2");
+  EXPECT_EQ(c.Post("/v1/classify", {{"texts", std::vector<std::string>(2, "rain")}}).status, 200u);
+}
+
+// Concurrent requests that each fill the whole queue of one worker: whatever does not fit is
+// answered 503 "overloaded" at once (never a hang), the rest 200, and the server serves on.
+TEST_F(ServerTest, OverloadGets503Quickly) {
+  ServiceOptions so;
+  so.engine.workers = 1;
+  so.engine.queue_capacity = 64;
+  so.inline_max_texts = 0;
+  Start(so);
+  std::atomic<int> ok{0}, overloaded{0}, other{0};
   const auto start = std::chrono::steady_clock::now();
-  Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(500, "rain snow")}});
-  EXPECT_EQ(r.status, 503u) << r.raw;
-  EXPECT_NE(r.body["error"].get<std::string>().find("overloaded"), std::string::npos);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&] {
+      Client c(port_);
+      for (int i = 0; i < 40; ++i) {
+        Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(64, "rain snow")}});
+        if (r.status == 200) ok++;
+        else if (r.status == 503 && r.body["error"].get<std::string>().find("overloaded") != std::string::npos) overloaded++;
+        else other++;
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(overloaded.load(), 0) << ok.load() << " answered";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  Client c(port_);
   EXPECT_EQ(c.Post("/v1/classify", {{"text", "rain"}}).status, 200u);  // and then it serves again
 }
 

@@ -1,6 +1,8 @@
 // `fastintent serve [-m MODEL] [--host 127.0.0.1] [--port 8000] [--threads N] ...`: the HTTP
 // server (docs/server.md). Runs until SIGINT/SIGTERM, then stops reading, answers every queued
 // request it can and exits 0.
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 
@@ -70,8 +72,10 @@ int Run(const ServeArgs& a) {
   int sig = 0;
   sigwait(&set, &sig);
   std::fprintf(stderr, "fastintent: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  http.Stop();
+  // Answer what is queued first, while the I/O threads still run to write those answers (new
+  // requests meanwhile get 503); then stop accepting and give the writes up to 5 s to finish.
   svc->Shutdown();
+  http.Stop(std::chrono::seconds(std::min(a.idle_s, 5)));
   return 0;
 }
 
