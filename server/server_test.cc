@@ -290,6 +290,38 @@ TEST_F(ServerTest, TransportCornerCases) {
   EXPECT_NE(metrics.find("fastintent_http_responses_total{class=\"4xx\"} 3"), std::string::npos) << metrics;
 }
 
+// "Expect: 100-continue" gets the interim 100 before the body is sent, then the answer; a body
+// announced over the limit gets 413 without being sent.
+TEST_F(ServerTest, ExpectContinueIsAnswered) {
+  HttpServerOptions ho;
+  ho.max_body_bytes = 4096;
+  Start({}, ho);
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  const timeval tv{10, 0};
+  ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string body = R"({"text": "rain"})";
+  net::write(sock, net::buffer("POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n"));
+  char buf[4096];
+  beast::error_code ec;
+  size_t n = sock.read_some(net::buffer(buf), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(std::string(buf, n), "HTTP/1.1 100 Continue\r\n\r\n");
+  net::write(sock, net::buffer(body));
+  beast::flat_buffer b;
+  http::response<http::string_body> res;
+  http::read(sock, b, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(json::parse(res.body())["labels"][0]["label"], "weather");
+
+  const std::string out = RawExchange(port_, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                                             "Content-Length: 5000\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
+}
+
 // Shutting down answers what is in flight: the service drains its queue while the I/O threads
 // still write, then the server stops. A request caught mid-way gets 200 or 503, never a
 // dropped connection.
