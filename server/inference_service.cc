@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "common/json_error.h"
+#include "common/json_parse.h"
 #include "model/model_io.h"
 
 namespace fastintent::server {
@@ -250,11 +250,7 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
     return bad("binary tensor data is not supported: send JSON (tritonclient: binary_data=False)");
   }
   json body;
-  try {
-    body = json::parse(req.body());
-  } catch (const json::parse_error& e) {
-    return bad("request body is not valid JSON " + JsonSyntaxReason(e.what(), e.byte));
-  }
+  if (Status s = ParseJson(req.body(), &body); !s.ok()) return bad("request body: " + s.message());
   if (!body.is_object()) return bad("request body must be a JSON object");
 
   auto call = std::make_shared<Call>();

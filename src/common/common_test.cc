@@ -19,7 +19,7 @@
 #include "common/aligned_buffer.h"
 #include "common/byte_io.h"
 #include "common/crc32.h"
-#include "common/json_error.h"
+#include "common/json_parse.h"
 #include "common/status.h"
 #include "gtest/gtest.h"
 
@@ -500,18 +500,20 @@ TEST(WriteFileAtomicallyTest, RelativePathWritesIntoTheCurrentDirectory) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JsonSyntaxReason
+// ParseJson
 
-TEST(JsonSyntaxReasonTest, KeepsTheReasonAndDropsTheEchoedInput) {
-  EXPECT_EQ(JsonSyntaxReason("[json.exception.parse_error.101] parse error at line 1, column 15: syntax error "
-                             "while parsing value - invalid string: ill-formed UTF-8 byte; last read: '\"caf\xC3('",
-                             15),
-            "at byte 15: invalid string: ill-formed UTF-8 byte");
-  EXPECT_EQ(JsonSyntaxReason("[json.exception.parse_error.101] parse error at line 1, column 9: syntax error "
-                             "while parsing object key - unexpected '}'; expected string literal",
-                             9),
-            "at byte 9: unexpected '}'; expected string literal");
-  EXPECT_EQ(JsonSyntaxReason("something else entirely", 3), "at byte 3: syntax error");
+TEST(ParseJsonTest, ReasonsKeepWhereAndWhyButNotTheInput) {
+  nlohmann::json j = 5;
+  Status s = ParseJson("{\"text\": \"caf\xC3(\"}", &j);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "malformed JSON at byte 15: invalid string: ill-formed UTF-8 byte");
+  EXPECT_EQ(j, 5);  // untouched on error
+  EXPECT_EQ(ParseJson("{\"a\": 1,}", &j).message(), "malformed JSON at byte 9: unexpected '}'; expected string literal");
+  // Not a parse_error: nlohmann throws out_of_range for this one.
+  EXPECT_EQ(ParseJson("[1e999]", &j).message(), "malformed JSON: number overflow parsing '1e999'");
+  ASSERT_TRUE(ParseJson(" {\"a\": [1, \"x\"]} ", &j).ok());
+  EXPECT_EQ(j["a"][1], "x");
+  EXPECT_EQ(JsonErrorReason("something else entirely", 3), "at byte 3: something else entirely");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "common/json_error.h"
+#include "common/json_parse.h"
 
 namespace fastintent {
 
@@ -21,11 +21,7 @@ const char* PriorityName(Priority p) {
 
 StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, const std::string& source) {
   nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json);
-  } catch (const nlohmann::json::parse_error& e) {
-    return InvalidArgument(source + ": malformed JSON " + JsonSyntaxReason(e.what(), e.byte));
-  }
+  if (Status s = ParseJson(json, &j); !s.ok()) return s.WithPrefix(source);
   if (!j.is_object() || !j.contains("components") || !j["components"].is_array())
     return InvalidArgument(source + ": expected an object with a \"components\" array");
   ComponentRegistry reg;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "common/json_error.h"
+#include "common/json_parse.h"
 #include "text/featurizer.h"
 
 namespace fastintent {
@@ -17,11 +17,7 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 
 Status ParseJsonLine(const std::string& line, Example* ex, bool* multi) {
   nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    return InvalidArgument("malformed JSON " + JsonSyntaxReason(e.what(), e.byte));
-  }
+  FI_RETURN_IF_ERROR(ParseJson(line, &j));
   if (!j.is_object()) return InvalidArgument("expected a JSON object");
   auto t = j.find("text");
   if (t == j.end()) return InvalidArgument("missing \"text\"");
@@ -110,8 +106,9 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
   else {
     // Sniff the first non-blank line.
     std::string first;
-    while (std::getline(in, first) && first.find_first_not_of(" \t\r") == std::string::npos) {}
-    if (!first.empty() && first[first.find_first_not_of(" \t")] == '{') fmt = Format::kJsonl;
+    size_t start = std::string::npos;
+    while (std::getline(in, first) && (start = first.find_first_not_of(" \t\r")) == std::string::npos) {}
+    if (start != std::string::npos && first[start] == '{') fmt = Format::kJsonl;
     in.clear();
     in.seekg(0);
   }

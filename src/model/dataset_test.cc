@@ -117,6 +117,9 @@ TEST_F(DatasetTest, JsonlErrorsNameFileAndLine) {
   const std::string ok = "{\"text\": \"fine\", \"label\": \"a\"}\n";
   ExpectError("e1.jsonl", ok + "\n{\"label\": \"a\"}\n", 3, "missing \"text\"");
   ExpectError("e2.jsonl", ok + "{\"text\": \"x\", \"label\": \"a\"\n", 2, "malformed JSON at byte 27: unexpected end of input");
+  // A number beyond double's range (nlohmann reports it as out_of_range, not a parse error).
+  ExpectError("e4.jsonl", "{\"text\": \"x\", \"label\": \"a\", \"score\": 1e999}\n", 1,
+              "malformed JSON: number overflow parsing '1e999'");
   // Invalid UTF-8 is named as the cause, and the offending bytes are not echoed.
   ExpectError("e3.jsonl", "{\"text\": \"caf\xC3(\", \"label\": \"a\"}\n", 1,
               "malformed JSON at byte 15: invalid string: ill-formed UTF-8 byte");
@@ -153,6 +156,10 @@ TEST_F(DatasetTest, DirectoryIsAnErrorThatSaysSo) {
 TEST_F(DatasetTest, EmptyFileIsAnEmptyDataset) {
   const Dataset ds = Read("empty.jsonl", "");
   EXPECT_TRUE(ds.examples.empty());
+  // Blank lines only, format sniffed from content (found by dataset_fuzz: the sniffing read
+  // past the end of a blank line).
+  EXPECT_TRUE(Read("blank.txt", " ").examples.empty());
+  EXPECT_TRUE(Read("blank2.txt", "\n \t\r\n  ").examples.empty());
 }
 
 // ---------------------------------------------------------------------------------------------
