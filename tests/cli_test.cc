@@ -708,6 +708,13 @@ TEST_F(CliTest, RoutePlainOutputAndErrors) {
   // The calibrated threshold works too.
   r = Run({"route", "-m", model, "--json", "never mind"});
   EXPECT_EQ(r.code, 0) << r.err;
+  // An error line keeps the documented fields.
+  r = Run({"route", "-m", model, "--json"}, "\n");
+  EXPECT_EQ(r.code, 2);
+  const json err = json::parse(r.out);
+  EXPECT_EQ(err["total_memory_mb"], 0) << r.out;
+  EXPECT_EQ(err["components"], json::array());
+  EXPECT_TRUE(err["error"].is_string());
   // A model trained without --components cannot route.
   ExpectFailure(Run({"route", "-m", IntentModel(), "hello"}),
                 {IntentModel(), "component registry"});
@@ -865,6 +872,62 @@ TEST_F(CliTest, NanThresholdAndEmptyModelPathAreRejected) {
   const Result r = Run({"predict", "-m", "", "hello"});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("must not be empty"), std::string::npos) << r.err;
+}
+
+// Labels and paths that are not UTF-8 are legal bytes: JSON output replaces them instead of
+// aborting (inspect --json, and train's metadata with a non-UTF-8 data path, once did).
+TEST_F(CliTest, NonUtf8LabelsAndPathsGiveValidJson) {
+  std::string data;
+  for (int i = 0; i < 20; ++i) {
+    data += "__label__bad\xff\xfeutf w" + std::to_string(i) + " rain snow\n";
+    data += "__label__good w" + std::to_string(i) + " song album\n";
+  }
+  const std::string path = Write("odd\xffname.txt", data);
+  const std::string model = Path("odd.fim");
+  Result r = Run({"train", path, "-o", model, "--hidden", "8", "--epochs", "2", "--buckets", "65536", "-q"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Run({"inspect", "--json", model});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["labels"][0], "bad\xEF\xBF\xBD\xEF\xBF\xBDutf");
+}
+
+// Every usage error exits 1 like any failure (CLI11's own codes are 100+); --help exits 0; a
+// misspelt command is named.
+TEST_F(CliTest, UsageErrorsExitOne) {
+  const std::string model = IntentModel();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"predict", "-m", model, "-k", "0", "hi"},
+        std::vector<std::string>{"route", "--bogus", "x"},
+        std::vector<std::string>{"quantize", model},
+        std::vector<std::string>{"inspect", ""},
+        std::vector<std::string>{"quantize", "", "-o", Path("q.fim")},
+        std::vector<std::string>{"bench", "-m", model, Path("intents.jsonl"), "--seconds", "nan"},
+        std::vector<std::string>{}}) {
+    const Result r = Run(args);
+    EXPECT_EQ(r.code, 1) << ::testing::PrintToString(args) << ": " << r.err;
+  }
+  const Result r = Run({"nosuch"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown command 'nosuch'"), std::string::npos) << r.err;
+  EXPECT_EQ(Run({"--help"}).code, 0);
+}
+
+// Data whose labels the model does not know is an error for bench as for eval, not 0 %.
+TEST_F(CliTest, BenchRefusesDataWithUnknownLabels) {
+  const std::string data = Write("other.jsonl", "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
+  ExpectFailure(Run({"bench", "-m", IntentModel(), data, "--seconds", "0.05", "--no-peers"}),
+                {data + ":1: label 'cooking' is not one the model knows"});
+}
+
+// quantize -o INPUT would replace the float32 model: refused, and the input survives.
+TEST_F(CliTest, QuantizeRefusesToOverwriteItsInput) {
+  const std::string model = Path("copy.fim");
+  std::filesystem::copy_file(IntentModel(), model);
+  const auto size = std::filesystem::file_size(model);
+  ExpectFailure(Run({"quantize", model, "-o", model}), {"is the input model"});
+  EXPECT_EQ(std::filesystem::file_size(model), size);
 }
 
 // Empty data is an error naming the file, never a silent fallback or a 0 % report.

@@ -554,6 +554,7 @@ int Run(const BenchArgs& a) {
   auto data = ReadDataset(a.data);
   if (!data.ok()) return Fail(data.status().message());
   if (data->examples.empty()) return Fail(a.data + ": no examples");
+  if (Status s = CheckLabelsKnown(m, *data, a.data); !s.ok()) return Fail(s.message());
   std::vector<std::string> texts;
   for (const Example& e : data->examples) texts.push_back(e.text);
   const size_t n = texts.size();
@@ -653,7 +654,7 @@ int Run(const BenchArgs& a) {
     }
   }
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", Json(j, 2).c_str());
   } else {
     PrintTable(j);
   }
@@ -677,7 +678,7 @@ void AddBench(CLI::App& root, int* exit_code) {
                 "Training data for fastText (default: DATA with 'test' replaced by 'train', if it exists)");
   c->add_option("--seconds", a->seconds, "Minimum duration of each timed phase")
       ->capture_default_str()
-      ->check(CLI::Range(0.05, 600.0));
+      ->check(NumberIn(0.05, 600.0));
   c->add_flag("--no-peers", a->no_peers, "Do not measure fastText");
   c->add_option("--fasttext", a->fasttext_bin, "fastText executable")->capture_default_str();
   c->add_option("--fasttext-args", a->fasttext_args, "fastText training settings")->capture_default_str();

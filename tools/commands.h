@@ -4,11 +4,13 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "model/dataset.h"
 #include "model/model.h"
 
 namespace fastintent::cli {
@@ -39,9 +41,22 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
 // there are none. Stops early when fn returns false.
 void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn);
 
-// Checks a flag's value is a number in [0, 1]. Unlike CLI::Range it refuses "nan", which
+// Checks a flag's value is a number in [lo, hi]. Unlike CLI::Range it refuses "nan", which
 // compares false both ways and would slip through a range check.
+CLI::Validator NumberIn(double lo, double hi);
+// NumberIn(0, 1).
 CLI::Validator Probability();
+
+// `j` as JSON text (indent < 0: one line). Bytes that are not UTF-8 (in a text, a label or a
+// path) are replaced by U+FFFD instead of throwing, so output is always valid JSON.
+std::string Json(const nlohmann::json& j, int indent = -1);
+
+// Fails on the first label of `data` (read from `path`) that `m` does not know, naming the
+// file and line: scoring data against a model trained on other labels is a mistake, not 0 %.
+Status CheckLabelsKnown(const Model& m, const Dataset& data, const std::string& path);
+
+// True when `a` and `b` both exist and are the same file (any names or links to it).
+bool SameFile(const std::string& a, const std::string& b);
 
 // Checks a path flag is not empty (`-m ""` is a mistake, not a request for the default model).
 CLI::Validator NotEmpty();

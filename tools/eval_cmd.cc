@@ -56,6 +56,7 @@ int Run(const EvalArgs& a) {
   auto data = ReadDataset(a.data);
   if (!data.ok()) return Fail(data.status().message());
   if (data->examples.empty()) return Fail(a.data + ": no examples");
+  if (Status s = CheckLabelsKnown(m, *data, a.data); !s.ok()) return Fail(s.message());
   const bool multi = m.kind() == OutputKind::kSigmoid;
   const float threshold = a.threshold >= 0 ? a.threshold : m.threshold();
   const int oos = m.oos_label().empty() ? -1 : m.LabelIndex(m.oos_label());
@@ -66,13 +67,7 @@ int Run(const EvalArgs& a) {
   size_t unclassifiable = 0;
   for (const Example& ex : data->examples) {
     gold.clear();
-    for (const std::string& l : ex.labels) {
-      const int id = m.LabelIndex(l);
-      if (id < 0)
-        return Fail(a.data + ":" + std::to_string(ex.line) + ": label '" + l + "' is not one the model knows (" +
-                    std::to_string(m.labels().size()) + " labels; see `fastintent inspect`)");
-      gold.push_back(uint32_t(id));
-    }
+    for (const std::string& l : ex.labels) gold.push_back(uint32_t(m.LabelIndex(l)));  // known: checked above
     pred_open.clear();
     pred_cal.clear();
     if (m.Probabilities(ex.text, &session).ok()) {
@@ -96,7 +91,7 @@ int Run(const EvalArgs& a) {
       j["calibrated"]["threshold"] = threshold;
       j["calibrated"].erase("per_label");
     }
-    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", Json(j, 2).c_str());
     return 0;
   }
   if (multi) {

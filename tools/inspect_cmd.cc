@@ -45,7 +45,7 @@ int Run(const InspectArgs& a) {
   auto mj = nlohmann::json::parse(meta, nullptr, false);
   if (!meta.empty() && !mj.is_discarded()) j["metadata"] = mj;
   if (a.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", Json(j, 2).c_str());
     return 0;
   }
   std::printf("file            %s (%lld bytes, format version %u)\n", path.c_str(), (long long)st.st_size, kModelFormatVersion);
@@ -53,13 +53,13 @@ int Run(const InspectArgs& a) {
               m.oos_label().empty() ? "" : (" (out-of-scope label '" + m.oos_label() + "')").c_str());
   std::printf("threshold       %.4f\n", m.threshold());
   std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n", m.network().num_rows,
-              hidden.dump().c_str(), m.network().num_labels, m.network().ParameterCount(),
+              Json(hidden).c_str(), m.network().num_labels, m.network().ParameterCount(),
               PrecisionName(m.network().precision));
   std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n", c.num_buckets,
               c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
   std::printf("tokens          %zu frequent tokens listed, %zu with precomputed first-layer sums\n",
               m.frequent_tokens().size(), m.token_table_size());
-  if (j.contains("metadata")) std::printf("metadata        %s\n", j["metadata"].dump().c_str());
+  if (j.contains("metadata")) std::printf("metadata        %s\n", Json(j["metadata"]).c_str());
   std::printf("labels         ");
   for (const std::string& l : m.labels()) std::printf(" %s", l.c_str());
   std::printf("\n");
@@ -71,7 +71,7 @@ int Run(const InspectArgs& a) {
 void AddInspect(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<InspectArgs>();
   CLI::App* c = root.add_subcommand("inspect", "Describe a model file: shapes, labels, featuriser, calibration, metadata");
-  c->add_option("-m,--model,model", a->model, "Model file (default: the built-in assistant model)");
+  c->add_option("-m,--model,model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
   c->add_flag("--json", a->json, "Print as JSON");
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }

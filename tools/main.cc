@@ -1,11 +1,14 @@
 // `fastintent`: train, evaluate and run intent models from the command line.
-// Exit codes: 0 success; 1 failure (message on stderr); 2 some input lines could not be
-// classified (predict/route: each is reported, the rest are answered).
+// Exit codes: 0 success; 1 failure, usage errors included (message on stderr); 2 some input
+// lines could not be classified (predict/route: each is reported, the rest are answered).
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "model/model_io.h"
 #include "tools/commands.h"
@@ -45,15 +48,38 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
   return QuantizeModel(**model);
 }
 
-CLI::Validator Probability() {
+CLI::Validator NumberIn(double lo, double hi) {
+  std::ostringstream range;
+  range << "[" << lo << ", " << hi << "]";
   return CLI::Validator(
-      [](std::string& s) -> std::string {
+      [lo, hi, range = range.str()](std::string& s) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !(v >= 0.0 && v <= 1.0)) return "expected a number in [0, 1], got '" + s + "'";
+        if (end == s.c_str() || *end != '\0' || !(v >= lo && v <= hi)) return "expected a number in " + range + ", got '" + s + "'";
         return "";
       },
-      "[0, 1]");
+      range.str());
+}
+
+CLI::Validator Probability() { return NumberIn(0.0, 1.0); }
+
+std::string Json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Status CheckLabelsKnown(const Model& m, const Dataset& data, const std::string& path) {
+  for (const Example& ex : data.examples)
+    for (const std::string& l : ex.labels)
+      if (m.LabelIndex(l) < 0)
+        return InvalidArgument(path + ":" + std::to_string(ex.line) + ": label '" + l + "' is not one the model knows (" +
+                               std::to_string(m.labels().size()) + " labels; see `fastintent inspect`)");
+  return Status::Ok();
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 CLI::Validator NotEmpty() {
@@ -80,10 +106,22 @@ int main(int argc, char** argv) {
   fastintent::cli::AddBench(app, &exit_code);
   fastintent::cli::AddServe(app, &exit_code);
   fastintent::cli::AddQuantize(app, &exit_code);
+  // CLI11 would say "A subcommand is required" for a misspelt one.
+  const auto known = [&app](const char* name) {
+    for (const CLI::App* sub : app.get_subcommands({}))
+      if (sub->get_name() == name) return true;
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::fprintf(stderr, "fastintent: unknown command '%s' (commands: train, eval, predict, route, inspect, "
+                         "quantize, bench, serve; --help lists them)\n", argv[1]);
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error is a failure, exit 1 (not CLI11's 1xx).
+    return app.exit(e) == 0 ? 0 : 1;
   }
   // Output lost to a full disk or a closed pipe is a failure, never a silent success.
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {

@@ -1,5 +1,4 @@
 // `fastintent train DATA [--valid VALID] -o MODEL [options]`
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -22,13 +21,6 @@ struct TrainArgs {
   TrainOptions opt;
   bool quiet = false;
 };
-
-// True when `a` and `b` both exist and are the same file (any names or links to it).
-bool SameFile(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
-}
 
 Status ParseHidden(const std::string& s, std::vector<uint32_t>* out) {
   out->clear();
@@ -122,7 +114,7 @@ int Run(TrainArgs& a) {
       {"threads", a.opt.threads},
   };
   if (!registry_json.empty()) meta["components"] = nlohmann::json::parse(registry_json)["components"];
-  Status s = SaveModel(*model, a.output, meta.dump());
+  Status s = SaveModel(*model, a.output, Json(meta));
   if (!s.ok()) return Fail(s.message());
   if (!a.quiet) {
     // Say what decided the output kind: one multi-label line makes the whole file multi-label.
