@@ -1,6 +1,7 @@
 #include "server/inference_service.h"
 
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -24,8 +25,22 @@ std::string StemOf(const std::string& path) {
 
 HttpResponse Ok(const json& j) { return JsonResponse(http::status::ok, Dump(j)); }
 
-// Collects the strings of a (possibly nested) JSON array into `out`; false if an element is
-// not a string.
+// printf onto the end of `out` (the compiler checks each format against its arguments).
+__attribute__((format(printf, 2, 3))) void AppendF(std::string* out, const char* fmt, ...) {
+  va_list args, again;
+  va_start(args, fmt);
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, fmt, args);
+  va_end(args);
+  if (n > 0) {
+    const size_t at = out->size();
+    out->resize(at + size_t(n) + 1);
+    std::vsnprintf(&(*out)[at], size_t(n) + 1, fmt, again);
+    out->resize(at + size_t(n));
+  }
+  va_end(again);
+}
+
 // Appends the strings of a (possibly nested) JSON array to `out`; false when it holds anything
 // else or nests deeper than any tensor shape here (kMaxDataDepth), which also bounds the
 // recursion against a body of 100,000 '['.
@@ -460,40 +475,32 @@ std::string InferenceService::MetricsText() const {
   // connections) count in the status classes too.
   const HttpServerStats h = http_stats_ ? http_stats_() : HttpServerStats{};
   std::string out;
-  auto line = [&](const char* fmt, auto... args) {
-    const int n = std::snprintf(nullptr, 0, fmt, args...);
-    if (n <= 0) return;
-    const size_t at = out.size();
-    out.resize(at + size_t(n) + 1);
-    std::snprintf(&out[at], size_t(n) + 1, fmt, args...);
-    out.resize(at + size_t(n));
-  };
   auto counter = [&](const char* name, const char* help, uint64_t v) {
-    line("# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
+    AppendF(&out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
   };
   auto gauge = [&](const char* name, const char* help, uint64_t v) {
-    line("# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, (unsigned long long)v);
+    AppendF(&out, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, (unsigned long long)v);
   };
   auto histogram = [&](const char* name, const char* help, const LatencyHistogram::Snapshot& h) {
     static const double kBounds[] = {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
                                      10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0, 2.5};
-    line("# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-    for (double b : kBounds) line("%s_bucket{le=\"%g\"} %llu\n", name, b, (unsigned long long)h.CountAtMost(uint64_t(b * 1e9)));
-    line("%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", name, (unsigned long long)h.count, name,
+    AppendF(&out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (double b : kBounds) AppendF(&out, "%s_bucket{le=\"%g\"} %llu\n", name, b, (unsigned long long)h.CountAtMost(uint64_t(b * 1e9)));
+    AppendF(&out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", name, (unsigned long long)h.count, name,
          double(h.sum_ns) / 1e9, name, (unsigned long long)h.count);
   };
   counter("fastintent_engine_submitted_total", "Texts submitted to the inference engine.", st.submitted);
-  line("# HELP fastintent_engine_answers_total Texts answered by the engine, by outcome.\n"
+  AppendF(&out, "# HELP fastintent_engine_answers_total Texts answered by the engine, by outcome.\n"
        "# TYPE fastintent_engine_answers_total counter\n");
-  line("fastintent_engine_answers_total{outcome=\"ok\"} %llu\n", (unsigned long long)st.completed);
-  line("fastintent_engine_answers_total{outcome=\"unclassifiable\"} %llu\n", (unsigned long long)st.failed);
-  line("fastintent_engine_answers_total{outcome=\"overloaded\"} %llu\n", (unsigned long long)st.rejected);
-  line("fastintent_engine_answers_total{outcome=\"deadline_exceeded\"} %llu\n", (unsigned long long)st.expired);
-  line("fastintent_engine_answers_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)st.cancelled);
+  AppendF(&out, "fastintent_engine_answers_total{outcome=\"ok\"} %llu\n", (unsigned long long)st.completed);
+  AppendF(&out, "fastintent_engine_answers_total{outcome=\"unclassifiable\"} %llu\n", (unsigned long long)st.failed);
+  AppendF(&out, "fastintent_engine_answers_total{outcome=\"overloaded\"} %llu\n", (unsigned long long)st.rejected);
+  AppendF(&out, "fastintent_engine_answers_total{outcome=\"deadline_exceeded\"} %llu\n", (unsigned long long)st.expired);
+  AppendF(&out, "fastintent_engine_answers_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)st.cancelled);
   counter("fastintent_engine_batches_total", "Micro-batches taken by engine workers.", st.batches);
   gauge("fastintent_engine_queue_depth", "Texts waiting in the engine queue.", st.queue_depth);
   gauge("fastintent_model_version", "1 for the model loaded at start, +1 per successful reload.", st.model_version);
-  line("# HELP fastintent_model_reloads_total Model reloads, by result.\n# TYPE fastintent_model_reloads_total counter\n"
+  AppendF(&out, "# HELP fastintent_model_reloads_total Model reloads, by result.\n# TYPE fastintent_model_reloads_total counter\n"
        "fastintent_model_reloads_total{result=\"ok\"} %llu\nfastintent_model_reloads_total{result=\"error\"} %llu\n",
        (unsigned long long)reloads_ok_.load(), (unsigned long long)reloads_failed_.load());
   histogram("fastintent_engine_queue_wait_seconds", "Time from submission until a worker takes the text.", st.queue_wait);
@@ -501,7 +508,7 @@ std::string InferenceService::MetricsText() const {
   histogram("fastintent_engine_latency_seconds", "Time from submission to answer, computed texts.", st.end_to_end);
   histogram("fastintent_http_request_duration_seconds", "Time from a parsed request to its response being issued.",
             request_latency_.Read());
-  line("# HELP fastintent_http_responses_total HTTP responses, by status class.\n"
+  AppendF(&out, "# HELP fastintent_http_responses_total HTTP responses, by status class.\n"
        "# TYPE fastintent_http_responses_total counter\n"
        "fastintent_http_responses_total{class=\"2xx\"} %llu\nfastintent_http_responses_total{class=\"4xx\"} %llu\n"
        "fastintent_http_responses_total{class=\"5xx\"} %llu\n",

@@ -881,6 +881,7 @@ TEST_F(CliTest, NonUtf8LabelsAndPathsGiveValidJson) {
   for (int i = 0; i < 20; ++i) {
     data += "__label__bad\xff\xfeutf w" + std::to_string(i) + " rain snow\n";
     data += "__label__good w" + std::to_string(i) + " song album\n";
+    data += "__label__ctl\x01x w" + std::to_string(i) + " alarm clock\n";
   }
   const std::string path = Write("odd\xffname.txt", data);
   const std::string model = Path("odd.fim");
@@ -891,6 +892,11 @@ TEST_F(CliTest, NonUtf8LabelsAndPathsGiveValidJson) {
   const json j = json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["labels"][0], "bad\xEF\xBF\xBD\xEF\xBF\xBDutf");
+  // Plain inspect shows a control character in a label escaped, never raw.
+  r = Run({"inspect", model});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("ctl\\x01x"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('\x01'), std::string::npos);
 }
 
 // Every usage error exits 1 like any failure (CLI11's own codes are 100+); --help exits 0; a

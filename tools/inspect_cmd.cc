@@ -61,7 +61,22 @@ int Run(const InspectArgs& a) {
               m.frequent_tokens().size(), m.token_table_size());
   if (j.contains("metadata")) std::printf("metadata        %s\n", Json(j["metadata"]).c_str());
   std::printf("labels         ");
-  for (const std::string& l : m.labels()) std::printf(" %s", l.c_str());
+  for (const std::string& l : m.labels()) {
+    // Labels are any bytes: control characters are shown as \xNN so they cannot drive the
+    // terminal.
+    std::string shown;
+    for (const char ch : l) {
+      const unsigned char u = static_cast<unsigned char>(ch);
+      if (u < 0x20 || u == 0x7f) {
+        char esc[5];
+        std::snprintf(esc, sizeof esc, "\\x%02x", u);
+        shown += esc;
+      } else {
+        shown += ch;
+      }
+    }
+    std::printf(" %s", shown.c_str());
+  }
   std::printf("\n");
   return 0;
 }

@@ -43,6 +43,7 @@
 
 namespace fastintent {
 
+// Values below 1 for workers, max_batch and queue_capacity are taken as 1.
 struct EngineOptions {
   int workers = 2;                 // worker threads, each with its own Session
   size_t max_batch = 64;           // most requests a worker takes at once
