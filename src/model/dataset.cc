@@ -92,6 +92,8 @@ Status ParseCsvRecord(std::string line, std::istream& in, size_t* line_no,
 
 enum class Format { kJsonl, kCsv, kFastText };
 
+constexpr char kUtf8Bom[] = "\xEF\xBB\xBF";  // skipped at the start of a file
+
 }  // namespace
 
 StatusOr<Dataset> ReadDataset(const std::string& path) {
@@ -107,7 +109,10 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     // Sniff the first non-blank line.
     std::string first;
     size_t start = std::string::npos;
-    while (std::getline(in, first) && (start = first.find_first_not_of(" \t\r")) == std::string::npos) {}
+    while (std::getline(in, first)) {
+      if (first.compare(0, 3, kUtf8Bom) == 0) first.erase(0, 3);
+      if ((start = first.find_first_not_of(" \t\r")) != std::string::npos) break;
+    }
     if (start != std::string::npos && first[start] == '{') fmt = Format::kJsonl;
     in.clear();
     in.seekg(0);
@@ -121,7 +126,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     ++line_no;
     const size_t start_line = line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line_no == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // UTF-8 BOM
+    if (line_no == 1 && line.compare(0, 3, kUtf8Bom) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     auto where = [&](const Status& s) { return s.WithPrefix(path + ":" + std::to_string(start_line)); };
     Example ex;

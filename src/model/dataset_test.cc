@@ -105,6 +105,12 @@ TEST_F(DatasetTest, OneLabelsRowMakesTheWholeFileMultiLabelAndIsRemembered) {
   EXPECT_EQ(Read("ft.txt", "__label__a one\n\n__label__a __label__b two\n").multi_label_line, 3u);
 }
 
+TEST_F(DatasetTest, JsonWithAByteOrderMarkIsSniffedToo) {
+  const Dataset ds = Read("bom.txt", "\xEF\xBB\xBF{\"text\": \"hello\", \"label\": \"greet\"}\n");
+  ASSERT_EQ(ds.examples.size(), 1u);
+  EXPECT_EQ(ds.examples[0].labels, Labels{"greet"});
+}
+
 TEST_F(DatasetTest, JsonIsSniffedFromContentWithoutExtension) {
   const Dataset ds = Read("data.txt", "\n  {\"text\": \"hello\", \"label\": \"greet\"}\n");
   ASSERT_EQ(ds.examples.size(), 1u);

@@ -170,13 +170,8 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
     if (x.spans.size() != 1) continue;
     const CharSpan& span = x.spans[0];
     if (span.key.len != token.size() || std::memcmp(span.key.bytes, token.data(), token.size()) != 0) continue;
-    if (table->Find(span)) continue;  // listed twice
-    const size_t entry = table->keys.size();
-    TokenSum(network_, x, span, table->sums.data() + entry * table->stride);
-    table->keys.push_back(span.key);
-    size_t i = span.key.hash & (slots - 1);
-    while (table->slots[i] != 0) i = (i + 1) & (slots - 1);
-    table->slots[i] = uint32_t(entry + 1);
+    if (table->Find(span.key)) continue;  // listed twice
+    TokenSum(network_, x, span, table->Insert(span.key));
   }
   token_table_ = std::move(table);
 }
@@ -212,7 +207,7 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
         continue;
       }
       if (table) {
-        if (const float* shared = table->Find(span)) {
+        if (const float* shared = table->Find(span.key)) {
           kernels::Axpy(x.char_scale, shared, h, w0);
           continue;
         }

@@ -111,13 +111,22 @@ struct TokenSumTable {
   std::vector<uint32_t> slots;  // open addressing on TokenKey::hash: entry + 1, 0 = empty
   AlignedBuffer<float> sums;    // entries x stride, as TokenSums::sums
   size_t stride = 0;
-  // The sum of `span`'s token, or null when the token is not in the table.
-  const float* Find(const CharSpan& span) const {
-    if (slots.empty()) return nullptr;
+  // The sum of `key`'s token, or null when the token is not in the table.
+  const float* Find(const TokenKey& key) const {
     const size_t mask = slots.size() - 1;
-    for (size_t i = span.key.hash & mask; slots[i] != 0; i = (i + 1) & mask)
-      if (keys[slots[i] - 1] == span.key) return sums.data() + size_t(slots[i] - 1) * stride;
+    for (size_t i = key.hash & mask; slots[i] != 0; i = (i + 1) & mask)
+      if (keys[slots[i] - 1] == key) return sums.data() + size_t(slots[i] - 1) * stride;
     return nullptr;
+  }
+  // Adds `key` (not in the table yet; slots sized for every entry at half load, sums for
+  // `stride` floats each) and returns where its sum goes.
+  float* Insert(const TokenKey& key) {
+    const size_t entry = keys.size(), mask = slots.size() - 1;
+    keys.push_back(key);
+    size_t i = key.hash & mask;
+    while (slots[i] != 0) i = (i + 1) & mask;
+    slots[i] = uint32_t(entry + 1);
+    return sums.data() + entry * stride;
   }
 };
 

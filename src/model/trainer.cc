@@ -394,8 +394,8 @@ StatusOr<std::vector<uint32_t>> HiddenPreset(const std::string& name) {
 
 namespace {
 
-// The tokens of `train` seen at least twice that a session could cache (ASCII, at most 16
-// bytes), most frequent first (ties by bytes), at most kMaxFrequentTokens: the Model
+// The tokens of `train` seen at least twice that a session could cache (IsCacheableToken),
+// most frequent first (ties by bytes), at most kMaxFrequentTokens: the Model
 // precomputes their first-layer sums (TokenSumTable). Empty unless `c` counts character TF per
 // token.
 std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset& train) {
@@ -407,7 +407,9 @@ std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset
   std::vector<std::pair<uint32_t, std::string>> order;
   for (auto& [token, n] : count) {
     const bool ascii = std::all_of(token.begin(), token.end(), [](char ch) { return (ch & 0x80) == 0; });
-    if (n >= 2 && ascii) order.push_back({n, token});
+    // ASCII: one code point per byte. Tokens a session would not key are left out: listing them
+    // would only spend the section's and the table's budget.
+    if (n >= 2 && ascii && IsCacheableToken(c, token.size(), token.size())) order.push_back({n, token});
   }
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;

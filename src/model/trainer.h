@@ -64,8 +64,8 @@ struct TrainReport {
 };
 
 // Trains on `train`, early-stopping on `valid` (or on a split carved from `train` when `valid`
-// is null or empty). Fails when the data has no labels or when valid holds labels the training
-// data does not.
+// is null; an empty `valid` is an error). Fails when the data has no labels, when valid holds
+// labels the training data does not, or when a text is longer than kMaxTextBytes.
 StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOptions& options,
                       TrainReport* report);
 

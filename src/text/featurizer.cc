@@ -226,13 +226,9 @@ void WordKeys(const FeaturizerConfig& c, std::string_view text, FeaturizerScratc
   wb.Finish();
 }
 
-// Upper bound of the character keys of a token of `ncp` code points.
-inline size_t CharKeyBound(const FeaturizerConfig& c, size_t ncp) {
-  return c.char_min == 0 ? 0 : (ncp + 2) * (c.char_max - c.char_min + 1);
-}
-
 // Upper bound of the character keys of all the tokens in `toks`.
 inline size_t CharKeyBound(const FeaturizerConfig& c, const std::vector<TokenSpan>& toks) {
+  if (c.char_min == 0) return 0;
   size_t bound = 0;
   for (const TokenSpan& t : toks) bound += CharKeyBound(c, t.end - t.begin);
   return bound;
@@ -405,9 +401,7 @@ __attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConf
   const uint32_t* tok_off = s->token_off.data();
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
   const size_t nbytes = tok_off[ti + 1] - tok_off[ti];
-  if (nbytes != ncp || nbytes > FeaturizerScratch::kCachedTokenBytes ||
-      CharKeyBound(c, ncp) > FeaturizerScratch::kCachedTokenRows)
-    return t;
+  if (!IsCacheableToken(c, nbytes, ncp)) return t;
   // Two whole words, masked to the token's bytes (the buffer has kUtf8Slack bytes after the last
   // token), rather than a variable-length copy that the loads would then wait for.
   const char* p = s->utf8.data() + tok_off[ti];
@@ -503,7 +497,8 @@ inline uint32_t NextGeneration(FeaturizerScratch* s) {
 }
 
 // Writes the distinct values of rows[0, n) to row_out in order of first occurrence, their IDF to
-// idf_out and their counts to tf, and returns how many; s->table must have at least 4n slots.
+// idf_out and their counts to tf, and returns how many; s->table must have at least 4 slots
+// per distinct row it can meet (no more than n, nor than the vocabulary's rows).
 // Repeats are common and unpredictable (n-grams shared between words), so the usual case, the
 // row's home slot being either its own or free, runs without branches: the row is always written
 // at the end of the output, which grows only when it was new. Probing past the home slot (a

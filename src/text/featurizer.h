@@ -128,6 +128,21 @@ struct FeaturizerScratch {
   void ReleaseTextBuffers();
 };
 
+// Upper bound of the character keys of a token of `code_points` code points (0 without
+// character n-grams).
+inline size_t CharKeyBound(const FeaturizerConfig& c, size_t code_points) {
+  return c.char_min == 0 ? 0 : (code_points + 2) * (c.char_max - c.char_min + 1);
+}
+
+// Whether a token of `nbytes` UTF-8 bytes and `code_points` code points is keyed, so that its
+// character entries can be cached (the scratch's token cache, a Session's TokenSums, a Model's
+// TokenSumTable): ASCII, at most kCachedTokenBytes, at most kCachedTokenRows character keys.
+// The one rule for the featurizer and for the trainer's list of frequent tokens.
+inline bool IsCacheableToken(const FeaturizerConfig& c, size_t nbytes, size_t code_points) {
+  return nbytes == code_points && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
+         CharKeyBound(c, code_points) <= FeaturizerScratch::kCachedTokenRows;
+}
+
 // Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
 // each bucket once with its count. Keys hashed (bytes, FNV-1a 64):
 //   word unigram  'w' token
