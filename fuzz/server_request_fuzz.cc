@@ -23,11 +23,7 @@ fastintent::server::InferenceService& Service() {
     auto model = fastintent::testing::TrainTinyKeywordModel({"weather", "music", "alarm"});
     if (!model.ok()) std::abort();
     const std::string path = "/tmp/server_request_fuzz_model.fim";
-    const char* components = R"({"components": [
-      {"name": "weather", "priority": "HIGH", "memory_mb": 10, "load_ms": 1, "depends_on": ["alarm"], "description": ""},
-      {"name": "music", "priority": "LOW", "memory_mb": 20, "load_ms": 1, "depends_on": [], "description": ""},
-      {"name": "alarm", "priority": "CORE", "memory_mb": 5, "load_ms": 1, "depends_on": [], "description": ""}]})";
-    if (!fastintent::SaveModel(*model, path, components).ok()) std::abort();
+    if (!fastintent::SaveModel(*model, path, fastintent::testing::kTinyComponents).ok()) std::abort();
     fastintent::server::ServiceOptions o;
     o.model_path = path;
     o.model_name = "m";

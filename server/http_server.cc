@@ -9,9 +9,10 @@
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
+
+#include "common/json.h"
 
 namespace fastintent::server {
 
@@ -27,8 +28,7 @@ HttpResponse JsonResponse(http::status status, std::string body) {
 }
 
 HttpResponse ErrorResponse(http::status status, const std::string& message) {
-  return JsonResponse(status, nlohmann::json({{"error", message}})
-                                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return JsonResponse(status, DumpJson({{"error", message}}));
 }
 
 struct HttpServer::Impl {

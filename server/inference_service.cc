@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "common/json_parse.h"
+#include "common/json.h"
 #include "model/model_io.h"
 
 namespace fastintent::server {
@@ -14,7 +14,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string StemOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -23,7 +22,7 @@ std::string StemOf(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
 }
 
-HttpResponse Ok(const json& j) { return JsonResponse(http::status::ok, Dump(j)); }
+HttpResponse Ok(const json& j) { return JsonResponse(http::status::ok, DumpJson(j)); }
 
 // printf onto the end of `out` (the compiler checks each format against its arguments).
 __attribute__((format(printf, 2, 3))) void AppendF(std::string* out, const char* fmt, ...) {
@@ -80,14 +79,9 @@ StatusOr<std::shared_ptr<const InferenceService::Served>> InferenceService::Load
   if (!model.ok()) return model.status();
   auto served = std::make_shared<Served>();
   served->model = std::move(model).value();
-  auto j = json::parse(meta, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("components")) {
-    auto registry = ComponentRegistry::Parse(json{{"components", j["components"]}}.dump(), path);
-    if (registry.ok()) served->registry = std::move(registry).value();
-    else served->registry_error = registry.status().message();
-  } else {
-    served->registry_error = path + ": the model has no component registry (train it with --components FILE)";
-  }
+  auto registry = ComponentRegistry::FromModelMetadata(meta, path);
+  if (registry.ok()) served->registry = std::move(registry).value();
+  else served->registry_error = registry.status().message();
   return std::shared_ptr<const Served>(std::move(served));
 }
 
@@ -166,7 +160,7 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
   if (path == "/v2/health/ready") {
     if (!get) return wrong_method("GET");
     if (engine_->accepting()) return reply(Ok({{"ready", true}}));
-    return reply(JsonResponse(http::status::service_unavailable, Dump({{"ready", false}})));
+    return reply(JsonResponse(http::status::service_unavailable, DumpJson({{"ready", false}})));
   }
   if (path == "/v2") {
     if (!get) return wrong_method("GET");
@@ -200,7 +194,7 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
       if (!get) return wrong_method("GET");
       const bool ready = engine_->accepting();
       return reply(JsonResponse(ready ? http::status::ok : http::status::service_unavailable,
-                                Dump({{"name", options_.model_name}, {"ready", ready}})));
+                                DumpJson({{"name", options_.model_name}, {"ready", ready}})));
     }
     if (action == "infer") return post ? HandleTexts(Kind::kInfer, req, reply) : wrong_method("POST");
     return reply(ErrorResponse(http::status::not_found, path + ": no such endpoint"));
@@ -288,26 +282,21 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
       return bad("inputs[0].datatype must be \"BYTES\" (one UTF-8 string per text)");
     if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].empty())
       return bad("inputs[0].shape must be a non-empty array of sizes");
-    // The product of the sizes, saturated above the per-request limit (a plain product can
-    // wrap around 2^64 and match the data by accident); any zero makes it zero.
-    const uint64_t limit = options_.max_texts_per_request;
+    // The product of the sizes, checked for overflow: a product wrapped around 2^64 could match
+    // the data by accident.
     uint64_t elements = 1;
-    bool over = false, zero = false;
+    bool overflow = false, zero = false;  // a zero size makes the product 0 whatever the rest
     for (const json& d : in["shape"]) {
       if (!d.is_number_unsigned()) return bad("inputs[0].shape must hold non-negative integers");
-      const uint64_t size = d.get<uint64_t>();
-      if (size == 0) zero = true;
-      else if (elements > limit / size) over = true;
-      else elements *= size;
+      zero |= d.get<uint64_t>() == 0;
+      overflow |= __builtin_mul_overflow(elements, d.get<uint64_t>(), &elements);
     }
     if (zero) elements = 0;
+    else if (overflow) return bad("inputs[0].shape: the product of its sizes overflows 64 bits");
     if (!in.contains("data") || !in["data"].is_array()) return bad("inputs[0].data must be an array of strings");
     if (!FlattenStrings(in["data"], &texts))
       return bad("inputs[0].data must hold strings only (BYTES as JSON strings), nested at most " +
                  std::to_string(kMaxDataDepth) + " deep");
-    if (!zero && over) {
-      return bad("inputs[0].shape says more than " + std::to_string(limit) + " texts, the most one request may hold");
-    }
     if (texts.size() != elements) {
       return bad("inputs[0].data holds " + std::to_string(texts.size()) + " strings but its shape says " +
                  std::to_string(elements));
@@ -355,9 +344,9 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
       const json& t = (*params)["threshold"];
       if (!t.is_number() || t.get<double>() < 0 || t.get<double>() > 1) return bad("\"threshold\" must be a number in [0, 1]");
       ro.threshold = t.get<float>();
-      call->threshold = ro.threshold;
     }
   }
+  call->threshold = ro.threshold;
   if (texts.empty()) return bad("no texts to classify");
   // A request larger than the whole queue could never be accepted: 413, not a 503 to retry.
   const size_t most = std::min(options_.max_texts_per_request, options_.engine.queue_capacity);
@@ -443,6 +432,7 @@ HttpResponse InferenceService::Finish(Call& call) {
     json item = json::object();
     if (!r.status.ok()) {
       item[call.kind == Kind::kRoute ? "components" : "labels"] = json::array();
+      if (call.kind == Kind::kRoute) item["total_memory_mb"] = 0;  // the fields of a routed item
       item["error"] = r.status.message();
     } else if (call.kind == Kind::kClassify) {
       json labels = json::array();

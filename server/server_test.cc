@@ -33,10 +33,7 @@ Model TinyModel(const std::vector<std::string>& labels) {
   return std::move(m).value();
 }
 
-const char* kComponents = R"({"components": [
-  {"name": "weather", "priority": "HIGH", "memory_mb": 10, "load_ms": 1, "depends_on": ["alarm"], "description": ""},
-  {"name": "music", "priority": "LOW", "memory_mb": 20, "load_ms": 1, "depends_on": [], "description": ""},
-  {"name": "alarm", "priority": "CORE", "memory_mb": 5, "load_ms": 1, "depends_on": [], "description": ""}]})";
+
 
 struct Reply {
   unsigned status = 0;
@@ -94,7 +91,7 @@ class ServerTest : public ::testing::Test {
  protected:
   void Start(ServiceOptions so = {}, HttpServerOptions ho = {}) {
     path_ = TempPath("tiny");
-    ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path_, kComponents).ok());
+    ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path_, fastintent::testing::kTinyComponents).ok());
     so.model_path = path_;
     auto s = InferenceService::Create(so);
     ASSERT_TRUE(s.ok()) << s.status().message();
@@ -111,8 +108,8 @@ class ServerTest : public ::testing::Test {
     ASSERT_NE(port_, 0);
   }
   void TearDown() override {
+    if (service_) service_->Shutdown();  // the documented order: drain, then stop the transport
     if (http_) http_->Stop();
-    if (service_) service_->Shutdown();
     http_.reset();
     service_.reset();
     std::remove(path_.c_str());
@@ -190,7 +187,8 @@ TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
     EXPECT_NE(r.body["error"].get<std::string>().find(needle), std::string::npos) << r.raw;
   };
   expect_400(url, "{not json", "request body: malformed JSON at byte 3: invalid literal");
-  // A number out of double's range is a parse failure too (it once escaped as a 500).
+  // A number out of double's range is a parse failure too (nlohmann throws out_of_range, not
+  // parse_error, for it).
   expect_400(url, R"({"id": 1e999})", "request body: malformed JSON: number overflow parsing '1e999'");
   expect_400(url, "[1,2]", "JSON object");
   expect_400(url, "{}", "inputs");
@@ -205,9 +203,11 @@ TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
   // 60,000 nested arrays (a 120 KB body) once overflowed the stack of the flattening.
   const std::string deep = std::string(60000, '[') + "\"hi\"" + std::string(60000, ']');
   expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":)" + deep + "}]}", "nested at most 32");
-  // A shape whose product wraps around 2^64 to 1 must not match one string.
+  // A shape whose product wraps around 2^64 (to 1, or to 0) must not match the data.
   expect_400(url, R"({"inputs":[{"name":"t","shape":[3,12297829382473034411],"datatype":"BYTES","data":["a"]}]})",
-             "shape says more than 1024 texts");
+             "inputs[0].shape: the product of its sizes overflows 64 bits");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[4294967296,4294967296],"datatype":"BYTES","data":[]}]})",
+             "inputs[0].shape: the product of its sizes overflows 64 bits");
   // A zero in the shape means no texts, whatever the other sizes.
   expect_400(url, R"({"inputs":[{"name":"t","shape":[2000,0],"datatype":"BYTES","data":[]}]})", "no texts");
   // The connection survives all of that.
@@ -241,6 +241,12 @@ TEST_F(ServerTest, ClassifyAndRoute) {
   r = c.Post("/v1/route", {{"text", "rain forecast snow"}, {"threshold", 1}});
   ASSERT_EQ(r.status, 200u) << r.raw;
   EXPECT_EQ(r.body["components"].size(), 0u) << r.raw;
+  // A text that cannot be routed keeps the fields of a routed item, as `fastintent route --json`.
+  r = c.Post("/v1/route", {{"texts", {"rain", ""}}});
+  ASSERT_EQ(r.status, 200u) << r.raw;
+  EXPECT_EQ(r.body["results"][1]["components"], json::array()) << r.raw;
+  EXPECT_EQ(r.body["results"][1]["total_memory_mb"], 0) << r.raw;
+  EXPECT_TRUE(r.body["results"][1]["error"].is_string()) << r.raw;
 }
 
 // Sends raw bytes on a fresh connection and returns everything the server writes until it

@@ -654,7 +654,7 @@ int Run(const BenchArgs& a) {
     }
   }
   if (a.json) {
-    std::printf("%s\n", Json(j, 2).c_str());
+    std::printf("%s\n", DumpJson(j, 2).c_str());
   } else {
     PrintTable(j);
   }

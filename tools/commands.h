@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "model/dataset.h"
 #include "model/model.h"
@@ -46,10 +47,6 @@ void ForEachInput(const std::vector<std::string>& args, const std::function<bool
 CLI::Validator NumberIn(double lo, double hi);
 // NumberIn(0, 1).
 CLI::Validator Probability();
-
-// `j` as JSON text (indent < 0: one line). Bytes that are not UTF-8 (in a text, a label or a
-// path) are replaced by U+FFFD instead of throwing, so output is always valid JSON.
-std::string Json(const nlohmann::json& j, int indent = -1);
 
 // Fails on the first label of `data` (read from `path`) that `m` does not know, naming the
 // file and line: scoring data against a model trained on other labels is a mistake, not 0 %.

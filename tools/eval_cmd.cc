@@ -91,7 +91,7 @@ int Run(const EvalArgs& a) {
       j["calibrated"]["threshold"] = threshold;
       j["calibrated"].erase("per_label");
     }
-    std::printf("%s\n", Json(j, 2).c_str());
+    std::printf("%s\n", DumpJson(j, 2).c_str());
     return 0;
   }
   if (multi) {

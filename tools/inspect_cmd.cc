@@ -45,7 +45,7 @@ int Run(const InspectArgs& a) {
   auto mj = nlohmann::json::parse(meta, nullptr, false);
   if (!meta.empty() && !mj.is_discarded()) j["metadata"] = mj;
   if (a.json) {
-    std::printf("%s\n", Json(j, 2).c_str());
+    std::printf("%s\n", DumpJson(j, 2).c_str());
     return 0;
   }
   std::printf("file            %s (%lld bytes, format version %u)\n", path.c_str(), (long long)st.st_size, kModelFormatVersion);
@@ -53,13 +53,13 @@ int Run(const InspectArgs& a) {
               m.oos_label().empty() ? "" : (" (out-of-scope label '" + m.oos_label() + "')").c_str());
   std::printf("threshold       %.4f\n", m.threshold());
   std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n", m.network().num_rows,
-              Json(hidden).c_str(), m.network().num_labels, m.network().ParameterCount(),
+              DumpJson(hidden).c_str(), m.network().num_labels, m.network().ParameterCount(),
               PrecisionName(m.network().precision));
   std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n", c.num_buckets,
               c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
   std::printf("tokens          %zu frequent tokens listed, %zu with precomputed first-layer sums\n",
               m.frequent_tokens().size(), m.token_table_size());
-  if (j.contains("metadata")) std::printf("metadata        %s\n", Json(j["metadata"]).c_str());
+  if (j.contains("metadata")) std::printf("metadata        %s\n", DumpJson(j["metadata"]).c_str());
   std::printf("labels         ");
   for (const std::string& l : m.labels()) {
     // Labels are any bytes: control characters are shown as \xNN so they cannot drive the

@@ -63,10 +63,6 @@ CLI::Validator NumberIn(double lo, double hi) {
 
 CLI::Validator Probability() { return NumberIn(0.0, 1.0); }
 
-std::string Json(const nlohmann::json& j, int indent) {
-  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 Status CheckLabelsKnown(const Model& m, const Dataset& data, const std::string& path) {
   for (const Example& ex : data.examples)
     for (const std::string& l : ex.labels)
@@ -107,15 +103,17 @@ int main(int argc, char** argv) {
   fastintent::cli::AddServe(app, &exit_code);
   fastintent::cli::AddQuantize(app, &exit_code);
   // CLI11 would say "A subcommand is required" for a misspelt one.
-  const auto known = [&app](const char* name) {
-    for (const CLI::App* sub : app.get_subcommands({}))
-      if (sub->get_name() == name) return true;
-    return false;
-  };
-  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
-    std::fprintf(stderr, "fastintent: unknown command '%s' (commands: train, eval, predict, route, inspect, "
-                         "quantize, bench, serve; --help lists them)\n", argv[1]);
-    return 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "fastintent: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());
+      return 1;
+    }
   }
   try {
     app.parse(argc, argv);

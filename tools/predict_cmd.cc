@@ -29,7 +29,7 @@ int Run(const PredictArgs& a) {
     if (!s.ok()) {
       code = 2;
       if (a.json) {
-        std::printf("%s\n", Json(nlohmann::json({{"text", text}, {"labels", nlohmann::json::array()}, {"error", s.message()}})).c_str());
+        std::printf("%s\n", DumpJson(nlohmann::json({{"text", text}, {"labels", nlohmann::json::array()}, {"error", s.message()}})).c_str());
       } else {
         std::printf("(error: %s)\n", s.message().c_str());
       }
@@ -39,7 +39,7 @@ int Run(const PredictArgs& a) {
     if (a.json) {
       nlohmann::json labels = nlohmann::json::array();
       for (const LabelScore& l : top) labels.push_back({{"label", m.labels()[l.label]}, {"prob", l.prob}});
-      std::printf("%s\n", Json(nlohmann::json({{"text", text}, {"labels", labels}})).c_str());
+      std::printf("%s\n", DumpJson(nlohmann::json({{"text", text}, {"labels", labels}})).c_str());
     } else if (top.empty()) {
       std::printf("(none)\n");
     } else {

@@ -26,10 +26,7 @@ int Run(const RouteArgs& a) {
       return Fail(model.status().message() + " (train the built-in model with the README's first command, or pass -m)");
     return Fail(model.status().message());
   }
-  auto j = nlohmann::json::parse(meta, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("components"))
-    return Fail(path + ": the model has no component registry (train it with --components FILE)");
-  auto registry = ComponentRegistry::Parse(Json(nlohmann::json{{"components", j["components"]}}), path);
+  auto registry = ComponentRegistry::FromModelMetadata(meta, path);
   if (!registry.ok()) return Fail(registry.status().message());
   const Model& m = **model;
   Session session = m.NewSession();
@@ -38,8 +35,8 @@ int Run(const RouteArgs& a) {
     Status s = m.Probabilities(text, &session);
     if (!s.ok()) {
       code = 2;
-      if (a.json) std::printf("%s\n", Json({{"text", text}, {"components", nlohmann::json::array()}, {"total_memory_mb", 0}, {"error", s.message()}}).c_str());
-      else std::printf("%s\n  (error: %s)\n", Json(text).c_str(), s.message().c_str());
+      if (a.json) std::printf("%s\n", DumpJson({{"text", text}, {"components", nlohmann::json::array()}, {"total_memory_mb", 0}, {"error", s.message()}}).c_str());
+      else std::printf("%s\n  (error: %s)\n", DumpJson(text).c_str(), s.message().c_str());
       return true;
     }
     RouteResult r = Route(m, *registry, session.probs, a.threshold);
@@ -50,10 +47,10 @@ int Run(const RouteArgs& a) {
                          {"confidence", c.confidence}, {"memory_mb", c.component->memory_mb},
                          {"load_ms", c.component->load_ms}, {"dependency", c.dependency}});
       }
-      std::printf("%s\n", Json({{"text", text}, {"components", comps}, {"total_memory_mb", r.total_memory_mb}}).c_str());
+      std::printf("%s\n", DumpJson({{"text", text}, {"components", comps}, {"total_memory_mb", r.total_memory_mb}}).c_str());
       return true;
     }
-    std::printf("%s\n", Json(text).c_str());
+    std::printf("%s\n", DumpJson(text).c_str());
     if (r.components.empty()) std::printf("  (no component needed)\n");
     for (const RoutedComponent& c : r.components) {
       std::printf("  %-16s %-6s  %5.1f%%  %4d MB%s\n", c.component->name.c_str(), PriorityName(c.component->priority),

@@ -1,6 +1,6 @@
 // `fastintent serve [-m MODEL] [--host 127.0.0.1] [--port 8000] [--threads N] ...`: the HTTP
-// server (docs/server.md). Runs until SIGINT/SIGTERM, then stops reading, answers every queued
-// request it can and exits 0.
+// server (docs/server.md). Runs until SIGINT/SIGTERM, then answers every queued request (new ones
+// get 503), stops accepting, lets the answers be written and exits 0.
 #include <algorithm>
 #include <chrono>
 #include <csignal>

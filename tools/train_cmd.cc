@@ -114,7 +114,7 @@ int Run(TrainArgs& a) {
       {"threads", a.opt.threads},
   };
   if (!registry_json.empty()) meta["components"] = nlohmann::json::parse(registry_json)["components"];
-  Status s = SaveModel(*model, a.output, Json(meta));
+  Status s = SaveModel(*model, a.output, DumpJson(meta));
   if (!s.ok()) return Fail(s.message());
   if (!a.quiet) {
     // Say what decided the output kind: one multi-label line makes the whole file multi-label.

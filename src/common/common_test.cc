@@ -19,7 +19,7 @@
 #include "common/aligned_buffer.h"
 #include "common/byte_io.h"
 #include "common/crc32.h"
-#include "common/json_parse.h"
+#include "common/json.h"
 #include "common/status.h"
 #include "gtest/gtest.h"
 

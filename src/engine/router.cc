@@ -5,7 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "common/json_parse.h"
+#include "common/json.h"
 
 namespace fastintent {
 
@@ -17,6 +17,14 @@ const char* PriorityName(Priority p) {
     case Priority::kLow: return "LOW";
   }
   return "LOW";
+}
+
+StatusOr<ComponentRegistry> ComponentRegistry::FromModelMetadata(const std::string& metadata,
+                                                                 const std::string& model_path) {
+  nlohmann::json j;
+  if (!ParseJson(metadata, &j).ok() || !j.is_object() || !j.contains("components"))
+    return NotFound(model_path + ": the model has no component registry (train it with --components FILE)");
+  return Parse(metadata, model_path);
 }
 
 StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, const std::string& source) {

@@ -31,6 +31,10 @@ class ComponentRegistry {
   // "depends_on": [...], "description"}]}. Fails on unknown priorities, dependencies on
   // undeclared components, duplicate names and dependency cycles.
   static StatusOr<ComponentRegistry> Parse(const std::string& json, const std::string& source);
+  // The registry `train --components` embedded in a model's metadata (a JSON object with a
+  // "components" array); NotFound "<model_path>: the model has no component registry ..." when
+  // there is none, Parse's errors when it is malformed.
+  static StatusOr<ComponentRegistry> FromModelMetadata(const std::string& metadata, const std::string& model_path);
   // The component called `name`, or null; the pointer lives as long as the registry.
   const Component* Find(const std::string& name) const;
   const std::vector<Component>& components() const { return components_; }

@@ -12,6 +12,12 @@
 
 namespace fastintent::testing {
 
+// A component registry for the three classes (weather depends on alarm), as model metadata.
+inline constexpr const char* kTinyComponents = R"({"components": [
+  {"name": "weather", "priority": "HIGH", "memory_mb": 10, "load_ms": 1, "depends_on": ["alarm"], "description": ""},
+  {"name": "music", "priority": "LOW", "memory_mb": 20, "load_ms": 1, "depends_on": [], "description": ""},
+  {"name": "alarm", "priority": "CORE", "memory_mb": 5, "load_ms": 1, "depends_on": [], "description": ""}]})";
+
 // The keywords of the three classes (weather, music, alarm), six each.
 inline const std::vector<std::vector<std::string>>& Keywords() {
   static const std::vector<std::vector<std::string>> k = {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "common/json_parse.h"
+#include "common/json.h"
 #include "text/featurizer.h"
 
 namespace fastintent {

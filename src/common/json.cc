@@ -1,4 +1,4 @@
-#include "common/json_parse.h"
+#include "common/json.h"
 
 namespace fastintent {
 
@@ -15,6 +15,10 @@ std::string JsonErrorReason(const char* what, size_t byte) {
   }
   reason = reason.substr(0, reason.find("; last read"));
   return (byte > 0 ? "at byte " + std::to_string(byte) + ": " : std::string()) + std::string(reason);
+}
+
+std::string DumpJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Status ParseJson(std::string_view text, nlohmann::json* out) {
