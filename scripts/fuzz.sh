@@ -10,7 +10,9 @@
 # sanitizer report or failed check (the fuzzer leaves the input as build/fuzz/crash-*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh clang-14 libclang-rt-14-dev
+# libomp-14-dev: clang's OpenMP runtime, which the trainer (linked by dataset_fuzz and by the
+# server fuzzer's tiny model) needs; gcc's libgomp does not serve clang builds.
+scripts/setup.sh clang-14 libclang-rt-14-dev libomp-14-dev
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FI_BIN=${FI_BIN:-build/release/tools/fastintent}
 cmake --preset fuzz >/dev/null
