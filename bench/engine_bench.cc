@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/inference_engine.h"
-#include "model/model_io.h"
+#include "fastintent/engine.h"
+#include "fastintent/model_io.h"
 
 namespace fastintent {
 namespace {
@@ -69,7 +69,7 @@ double DirectRate(const Model& m, const std::vector<std::string>& texts, double 
   const Clock::time_point start = Clock::now();
   while (Clock::now() < end) {
     for (int i = 0; i < 256; ++i, ++n) {
-      if (m.Probabilities(texts[n % texts.size()], &s).ok()) m.Decide(s.probs, 1, -1, &out);
+      if (m.Probabilities(texts[n % texts.size()], &s).ok()) m.Decide(s.probs(), 1, -1, &out);
     }
   }
   return double(n) / Seconds(Clock::now() - start);

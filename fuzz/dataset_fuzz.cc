@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "model/dataset.h"
+#include "train/dataset.h"
 #include "text/featurizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

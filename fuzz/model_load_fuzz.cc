@@ -13,8 +13,8 @@
 #include <string>
 
 #include "common/crc32.h"
-#include "model/model.h"
-#include "model/model_io.h"
+#include "model/network.h"
+#include "fastintent/model_io.h"
 
 namespace {
 
@@ -63,8 +63,8 @@ void Exercise(const std::string& bytes) {
   std::vector<fastintent::LabelScore> top;
   for (const char* text : {"play some jazz", "", "caf\xC3\xA9 \xFF\xFE wake me up at 7", "a"}) {
     if (!m.Probabilities(text, &s).ok()) continue;
-    if (s.probs.size() != m.labels().size()) std::abort();
-    m.Decide(s.probs, 3, -1, &top);
+    if (s.probs().size() != m.labels().size()) std::abort();
+    m.Decide(s.probs(), 3, -1, &top);
     if (top.size() > 3) std::abort();
   }
   // What loads must survive a save/load round trip, in both precisions.

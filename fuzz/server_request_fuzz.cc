@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "engine/tiny_model_testing.h"
-#include "model/model_io.h"
+#include "testing/tiny_model.h"
+#include "fastintent/model_io.h"
 #include "server/inference_service.h"
 
 namespace {

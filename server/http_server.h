@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/status.h"
+#include "fastintent/status.h"
 
 namespace fastintent::server {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 
 namespace fastintent::server {
 namespace {

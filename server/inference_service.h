@@ -16,9 +16,9 @@
 #include <string>
 #include <thread>
 
-#include "common/status.h"
-#include "engine/histogram.h"
-#include "engine/inference_engine.h"
+#include "fastintent/status.h"
+#include "fastintent/histogram.h"
+#include "fastintent/engine.h"
 #include "engine/router.h"
 #include "server/http_server.h"
 

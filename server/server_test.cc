@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "engine/tiny_model_testing.h"
-#include "model/model_io.h"
+#include "testing/tiny_model.h"
+#include "fastintent/model_io.h"
 #include "server/http_server.h"
 #include "server/inference_service.h"
 

@@ -11,10 +11,10 @@
 #include <tuple>
 #include <utility>
 
-#include "model/dataset.h"
-#include "model/model_io.h"
-#include "model/metrics.h"
-#include "model/trainer.h"
+#include "train/dataset.h"
+#include "fastintent/model_io.h"
+#include "train/metrics.h"
+#include "train/trainer.h"
 
 namespace fastintent {
 namespace {
@@ -44,7 +44,7 @@ std::pair<double, double> OpenAccuracy(const Model& m, const Dataset& test) {
   for (const Example& ex : test.examples) {
     std::vector<uint32_t> pred;
     if (m.Probabilities(ex.text, &session).ok()) {
-      m.Decide(session.probs, 1, 0.0f, &top);
+      m.Decide(session.probs(), 1, 0.0f, &top);
       for (const LabelScore& s : top) pred.push_back(s.label);
     }
     open.Add({uint32_t(m.LabelIndex(ex.labels.at(0)))}, pred);
@@ -74,9 +74,9 @@ Scores TrainAndScore(const std::string& dir) {
     EXPECT_GE(gold, 0) << ex.labels[0];
     std::vector<uint32_t> pred_open, pred_cal;
     if (m.Probabilities(ex.text, &session).ok()) {
-      m.Decide(session.probs, 1, 0.0f, &top);
+      m.Decide(session.probs(), 1, 0.0f, &top);
       for (const LabelScore& s : top) pred_open.push_back(s.label);
-      m.Decide(session.probs, 1, -1.0f, &top);
+      m.Decide(session.probs(), 1, -1.0f, &top);
       for (const LabelScore& s : top) pred_cal.push_back(s.label);
     }
     open.Add({uint32_t(gold)}, pred_open);

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "model/model.h"
-#include "model/trainer.h"
+#include "model/network.h"
+#include "train/trainer.h"
 #include "text/featurizer.h"
 #include "text/normalizer.h"
 
@@ -127,17 +127,17 @@ void ExpectNoAllocationsAfterWarmUp(const Model& m) {
   top.reserve(8);
   for (const std::string& t : Texts()) {  // warm-up: sizes every scratch buffer
     ASSERT_TRUE(m.Probabilities(t, &s).ok()) << t;
-    m.Decide(s.probs, 1, -1, &top);
-    m.Decide(s.probs, 3, 0, &top);
+    m.Decide(s.probs(), 1, -1, &top);
+    m.Decide(s.probs(), 3, 0, &top);
   }
   AllocationWindow window;
   size_t labelled = 0;
   for (int rep = 0; rep < 200; ++rep) {
     for (const std::string& t : Texts()) {
       if (!m.Probabilities(t, &s).ok()) continue;
-      m.Decide(s.probs, 1, -1, &top);
+      m.Decide(s.probs(), 1, -1, &top);
       labelled += top.size();
-      m.Decide(s.probs, 3, 0, &top);
+      m.Decide(s.probs(), 3, 0, &top);
     }
   }
   EXPECT_EQ(window.Count(), 0) << "heap allocations during " << 200 * Texts().size()

@@ -42,8 +42,8 @@
 #include <thread>
 
 #include "kernels/kernels.h"
-#include "model/dataset.h"
-#include "model/model_io.h"
+#include "train/dataset.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -184,12 +184,12 @@ double Throughput(const Model& m, const std::vector<std::string>& texts, int thr
       std::vector<LabelScore> top;
       size_t i = texts.size() * size_t(t) / size_t(threads), count = 0;
       for (size_t w = 0; w < texts.size(); ++w) {  // warm-up pass
-        if (m.Probabilities(texts[w], &s).ok()) m.Decide(s.probs, 1, -1, &top);
+        if (m.Probabilities(texts[w], &s).ok()) m.Decide(s.probs(), 1, -1, &top);
       }
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       while (!stop.load(std::memory_order_relaxed)) {
         for (int k = 0; k < 64; ++k) {
-          if (m.Probabilities(texts[i], &s).ok()) m.Decide(s.probs, 1, -1, &top);
+          if (m.Probabilities(texts[i], &s).ok()) m.Decide(s.probs(), 1, -1, &top);
           if (++i == texts.size()) i = 0;
         }
         count += 64;
@@ -572,17 +572,22 @@ int Run(const BenchArgs& a) {
   Session s = m.NewSession();
   std::vector<LabelScore> top;
   // Warm-up (sizes every scratch buffer) and accuracy: top label vs gold, no rejection.
+  // The featuriser's own scratch and output (not the session's) for the feature counts and the
+  // featurisation timing.
+  FeaturizerScratch scratch;
+  FeatureVector x;
   size_t correct = 0, nnz_total = 0, rows_total = 0, classified = 0;
   for (const Example& e : data->examples) {
     if (!m.Probabilities(e.text, &s).ok()) continue;
     ++classified;
-    nnz_total += s.features.rows.size();
+    m.featurizer().Featurize(e.text, &scratch, &x);
+    nnz_total += x.rows.size();
     // First-layer rows summed once the session's TokenSums are warm: a keyed token's entries are
     // one cached sum.
-    rows_total += s.features.rows.size();
-    for (const CharSpan& span : s.features.spans)
+    rows_total += x.rows.size();
+    for (const CharSpan& span : x.spans)
       if (span.key.len > 0) rows_total -= span.end - span.begin - 1;
-    m.Decide(s.probs, 1, 0, &top);
+    m.Decide(s.probs(), 1, 0, &top);
     if (!top.empty() && std::find(e.labels.begin(), e.labels.end(), m.labels()[top[0].label]) != e.labels.end())
       ++correct;
   }
@@ -590,13 +595,13 @@ int Run(const BenchArgs& a) {
 
   if (verbose) std::fprintf(stderr, "bench: featurisation ...\n");
   std::vector<double> feat = TimePerCall(n, a.seconds, overhead_ns, [&](size_t i) {
-    m.featurizer().Featurize(texts[i], &s.featurizer, &s.features);
+    m.featurizer().Featurize(texts[i], &scratch, &x);
   });
   j["featurize_p50_us"] = Percentile(&feat, 50);
 
   if (verbose) std::fprintf(stderr, "bench: single-utterance latency ...\n");
   std::vector<double> single = TimePerCall(n, a.seconds, overhead_ns, [&](size_t i) {
-    if (m.Probabilities(texts[i], &s).ok()) m.Decide(s.probs, 1, -1, &top);
+    if (m.Probabilities(texts[i], &s).ok()) m.Decide(s.probs(), 1, -1, &top);
   });
   j["single_p50_us"] = Percentile(&single, 50);
   j["single_p99_us"] = Percentile(&single, 99);

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/json.h"
-#include "common/status.h"
-#include "model/dataset.h"
-#include "model/model.h"
+#include "fastintent/status.h"
+#include "train/dataset.h"
+#include "model/network.h"
 
 namespace fastintent::cli {
 

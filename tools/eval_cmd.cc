@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "model/dataset.h"
-#include "model/metrics.h"
-#include "model/model_io.h"
+#include "train/dataset.h"
+#include "train/metrics.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -71,9 +71,9 @@ int Run(const EvalArgs& a) {
     pred_open.clear();
     pred_cal.clear();
     if (m.Probabilities(ex.text, &session).ok()) {
-      m.Decide(session.probs, multi ? int(m.labels().size()) : 1, multi ? threshold : 0.0f, &top);
+      m.Decide(session.probs(), multi ? int(m.labels().size()) : 1, multi ? threshold : 0.0f, &top);
       for (const LabelScore& s : top) pred_open.push_back(s.label);
-      m.Decide(session.probs, multi ? int(m.labels().size()) : 1, threshold, &top);
+      m.Decide(session.probs(), multi ? int(m.labels().size()) : 1, threshold, &top);
       for (const LabelScore& s : top) pred_cal.push_back(s.label);
     } else {
       ++unclassifiable;  // counted as rejected: no label

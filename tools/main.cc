@@ -10,7 +10,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

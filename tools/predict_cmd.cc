@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -35,7 +35,7 @@ int Run(const PredictArgs& a) {
       }
       return true;
     }
-    m.Decide(session.probs, a.k, a.threshold, &top);
+    m.Decide(session.probs(), a.k, a.threshold, &top);
     if (a.json) {
       nlohmann::json labels = nlohmann::json::array();
       for (const LabelScore& l : top) labels.push_back({{"label", m.labels()[l.label]}, {"prob", l.prob}});

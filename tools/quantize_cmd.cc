@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/router.h"
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -39,7 +39,7 @@ int Run(const RouteArgs& a) {
       else std::printf("%s\n  (error: %s)\n", DumpJson(text).c_str(), s.message().c_str());
       return true;
     }
-    RouteResult r = Route(m, *registry, session.probs, a.threshold);
+    RouteResult r = Route(m, *registry, session.probs(), a.threshold);
     if (a.json) {
       nlohmann::json comps = nlohmann::json::array();
       for (const RoutedComponent& c : r.components) {

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "engine/router.h"
-#include "model/model_io.h"
-#include "model/trainer.h"
+#include "fastintent/model_io.h"
+#include "train/trainer.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

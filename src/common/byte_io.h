@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/crc32.h"
-#include "common/status.h"
+#include "fastintent/status.h"
 
 namespace fastintent {
 

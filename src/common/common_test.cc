@@ -20,7 +20,7 @@
 #include "common/byte_io.h"
 #include "common/crc32.h"
 #include "common/json.h"
-#include "common/status.h"
+#include "fastintent/status.h"
 #include "gtest/gtest.h"
 
 namespace fastintent {

@@ -1,4 +1,4 @@
-#include "common/status.h"
+#include "fastintent/status.h"
 
 namespace fastintent {
 

@@ -1,4 +1,4 @@
-#include "engine/histogram.h"
+#include "fastintent/histogram.h"
 
 #include <algorithm>
 

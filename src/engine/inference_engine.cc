@@ -1,9 +1,9 @@
-#include "engine/inference_engine.h"
+#include "fastintent/engine.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 
 namespace fastintent {
 namespace {
@@ -55,7 +55,7 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
   // request is answered.
   struct Local {
     uint64_t model_id = 0;
-    Session session;
+    std::optional<Session> session;  // set with model_id
   };
   thread_local Local local;
   submitted_.fetch_add(1, std::memory_order_relaxed);
@@ -75,7 +75,7 @@ std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::stri
     local.session = current->NewSession();
   }
   Clock::time_point now = Clock::now();
-  InferenceResult result = Compute(text, options, std::move(current), version, &local.session,
+  InferenceResult result = Compute(text, options, std::move(current), version, &*local.session,
                                    "deadline passed before submission", &now, &stats);
   if (result.model) stats.end_to_end.Record(result.compute_ns);
   return result;
@@ -99,8 +99,8 @@ InferenceResult InferenceEngine::Compute(const std::string& text, const RequestO
   const Clock::time_point start = *now;
   result.status = model->Probabilities(text, session);
   if (result.status.ok()) {
-    model->Decide(session->probs, o.k, o.threshold, &result.labels);
-    if (o.want_probabilities) result.probabilities = session->probs;
+    model->Decide(session->probs(), o.k, o.threshold, &result.labels);
+    if (o.want_probabilities) result.probabilities = session->probs();
     stats->completed.fetch_add(1, std::memory_order_relaxed);
   } else {
     stats->failed.fetch_add(1, std::memory_order_relaxed);
@@ -151,7 +151,7 @@ void InferenceEngine::WorkerLoop(int index) {
   WorkerStats& stats = *worker_stats_[index];
   std::shared_ptr<const Model> model;
   uint64_t version = 0;
-  Session session;
+  std::optional<Session> session;  // set with model
   std::vector<Request> batch;
   batch.reserve(options_.max_batch);
   std::vector<LabelScore> labels;
@@ -204,7 +204,7 @@ void InferenceEngine::WorkerLoop(int index) {
         result.status = Status(StatusCode::kCancelled, "engine shut down before the request was computed");
         stats.cancelled.fetch_add(1, std::memory_order_relaxed);
       } else {
-        result = Compute(r.text, r.options, model, version, &session, "deadline passed while queued", &now, &stats);
+        result = Compute(r.text, r.options, model, version, &*session, "deadline passed while queued", &now, &stats);
         if (result.model) stats.end_to_end.Record(NanosBetween(r.submitted, now));
       }
       result.queue_ns = NanosBetween(r.submitted, taken);

@@ -1,7 +1,7 @@
 // Tests of InferenceEngine: results match the model, micro-batching, overload, deadlines,
 // cancellation, shutdown, hot swap and concurrent submitters. Run under ThreadSanitizer in CI
 // (the `tsan` preset). No timing assertions beyond generous bounds.
-#include "engine/inference_engine.h"
+#include "fastintent/engine.h"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "engine/tiny_model_testing.h"
-#include "model/model_io.h"
+#include "testing/tiny_model.h"
+#include "fastintent/model_io.h"
 
 namespace fastintent {
 namespace {
@@ -60,7 +60,7 @@ TEST(EngineTest, AnswersLikeTheModel) {
   ASSERT_EQ(r.probabilities.size(), 3u);
   Session s = ModelA()->NewSession();
   ASSERT_TRUE(ModelA()->Probabilities("rain forecast umbrella", &s).ok());
-  for (size_t i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(r.probabilities[i], s.probs[i]);
+  for (size_t i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(r.probabilities[i], s.probs()[i]);
   EXPECT_EQ(r.model_version, 1u);
 
   InferenceResult empty = engine.Submit("").get();
@@ -179,7 +179,7 @@ TEST(EngineTest, InlineComputationOnlyWhenNothingIsQueued) {
   EXPECT_EQ(r->model_version, 1u);
   Session s = ModelA()->NewSession();
   ASSERT_TRUE(ModelA()->Probabilities("rain forecast umbrella", &s).ok());
-  EXPECT_EQ(r->probabilities, s.probs);
+  EXPECT_EQ(r->probabilities, s.probs());
   EXPECT_EQ(engine.TryComputeInline("", o)->status.code(), StatusCode::kInvalidArgument);
   // Deadline and cancellation are honoured without computing.
   RequestOptions late;

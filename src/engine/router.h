@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "model/model.h"
+#include "fastintent/status.h"
+#include "model/network.h"
 
 namespace fastintent {
 

@@ -1,4 +1,4 @@
-#include "model/model.h"
+#include "model/network.h"
 
 #include <algorithm>
 #include <atomic>
@@ -144,18 +144,18 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
              OutputKind kind, float threshold, std::string oos_label,
              std::vector<std::string> frequent_tokens)
     : id_(NextModelId()),
-      featurizer_(std::move(featurizer)),
-      network_(std::move(network)),
+      featurizer_(std::make_shared<const Featurizer>(std::move(featurizer))),
+      network_(std::make_shared<const Network>(std::move(network))),
       labels_(std::move(labels)),
       kind_(kind),
       threshold_(threshold),
       oos_label_(std::move(oos_label)),
       frequent_tokens_(std::move(frequent_tokens)) {
-  if (featurizer_.config().char_tf != CharTf::kPerToken || frequent_tokens_.empty()) return;
+  if (featurizer_->config().char_tf != CharTf::kPerToken || frequent_tokens_.empty()) return;
   // Each token featurised alone gives its character entries (one keyed span when the token
   // tokenises to itself and is cacheable), summed exactly as a session would on a miss.
   auto table = std::make_shared<TokenSumTable>();
-  table->stride = network_.stride0();
+  table->stride = network_->stride0();
   const size_t count = std::min({frequent_tokens_.size(), kMaxFrequentTokens,
                                  kMaxTokenTableBytes / (table->stride * sizeof(float))});
   size_t slots = 16;
@@ -166,28 +166,46 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
   FeatureVector x;
   for (size_t t = 0; t < count; ++t) {
     const std::string& token = frequent_tokens_[t];
-    featurizer_.Featurize(token, &scratch, &x);
+    featurizer_->Featurize(token, &scratch, &x);
     if (x.spans.size() != 1) continue;
     const CharSpan& span = x.spans[0];
     if (span.key.len != token.size() || std::memcmp(span.key.bytes, token.data(), token.size()) != 0) continue;
     if (table->Find(span.key)) continue;  // listed twice
-    TokenSum(network_, x, span, table->Insert(span.key));
+    TokenSum(*network_, x, span, table->Insert(span.key));
   }
   token_table_ = std::move(table);
 }
 
+Model::Model(const Model&) = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(const Model&) = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Session::Session(std::unique_ptr<SessionState> state) : state_(std::move(state)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+SessionState& StateOf(Session& session) { return *session.state_; }
+
+Precision Model::precision() const { return network_->precision; }
+
+size_t Model::token_table_size() const { return token_table_ ? token_table_->keys.size() : 0; }
+
 Session Model::NewSession() const {
-  Session s;
+  Session session(std::make_unique<SessionState>());
+  SessionState& s = *session.state_;
   // Padded for the int8 path too (PadInt8 >= PadFloats): the padding stays zero.
-  s.activations.emplace_back(PadInt8(network_.width0()));
+  s.activations.emplace_back(PadInt8(network_->width0()));
   size_t widest_input = 0;
-  for (const DenseLayer& l : network_.layers) {
+  for (const DenseLayer& l : network_->layers) {
     s.activations.emplace_back(PadInt8(l.out));
     widest_input = std::max(widest_input, l.stride_q());
   }
-  if (network_.precision == Precision::kInt8) s.quantized.Resize(widest_input);
-  s.probs.resize(labels_.size());
-  return s;
+  if (network_->precision == Precision::kInt8) s.quantized.Resize(widest_input);
+  session.probs_.resize(labels_.size());
+  return session;
 }
 
 void ForwardLogits(const Network& net, const FeatureVector& x,
@@ -245,11 +263,12 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
   }
 }
 
-Status Model::Probabilities(std::string_view text, Session* s) const {
+Status Model::Probabilities(std::string_view text, Session* session) const {
+  SessionState* s = session->state_.get();
   if (text.size() > kMaxTextBytes) return TextTooLong(text.size());
   // Frees a long text's buffers once it is answered, on every path out.
   struct ReleaseIfLong {
-    Session* s;
+    SessionState* s;
     bool long_text;
     ~ReleaseIfLong() {
       if (!long_text) return;
@@ -257,27 +276,27 @@ Status Model::Probabilities(std::string_view text, Session* s) const {
       s->features.Release();
     }
   } release{s, text.size() > kReleaseScratchAboveBytes};
-  featurizer_.Featurize(text, &s->featurizer, &s->features);
+  featurizer_->Featurize(text, &s->featurizer, &s->features);
   if (s->features.rows.empty()) {
     return InvalidArgument(text.empty() ? "empty text: nothing to classify"
                                         : "no known words or characters in the text");
   }
-  s->probs.resize(labels_.size());
+  session->probs_.resize(labels_.size());
   TokenSums* sums = nullptr;
-  if (featurizer_.config().char_tf == CharTf::kPerToken) {
+  if (featurizer_->config().char_tf == CharTf::kPerToken) {
     sums = &s->token_sums;
     if (sums->owner != id_) {
       sums->keys.assign(TokenSums::kSlots, TokenKey{{0, 0}, 0, 0});
-      sums->sums.Resize(TokenSums::kSlots * network_.stride0());
+      sums->sums.Resize(TokenSums::kSlots * network_->stride0());
       sums->owner = id_;
     }
   }
-  ForwardLogits(network_, s->features, &s->activations, s->probs.data(), &s->quantized, sums,
+  ForwardLogits(*network_, s->features, &s->activations, session->probs_.data(), &s->quantized, sums,
                 token_table_.get());
   if (kind_ == OutputKind::kSoftmax) {
-    kernels::Softmax(s->probs.data(), s->probs.size());
+    kernels::Softmax(session->probs_.data(), session->probs_.size());
   } else {
-    kernels::Sigmoid(s->probs.data(), s->probs.size());
+    kernels::Sigmoid(session->probs_.data(), session->probs_.size());
   }
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
+#include "model/network.h"
 
 #include <cmath>
 #include <cstring>

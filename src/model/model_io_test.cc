@@ -1,7 +1,7 @@
 // Tests of the model file (docs/model-format.md): the byte layout is parsed here independently
 // of model_io.cc, round trips are exact, and every kind of damage gives a clear error and never
 // a crash (every truncation point, every single-byte flip).
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/crc32.h"
+#include "model/network.h"
 #include "gtest/gtest.h"
 
 namespace fastintent {
@@ -282,8 +283,8 @@ void ExpectSameProbabilities(const Model& a, const Model& b) {
   for (const std::string& text : ProbeTexts()) {
     ASSERT_TRUE(a.Probabilities(text, &sa).ok()) << text;
     ASSERT_TRUE(b.Probabilities(text, &sb).ok()) << text;
-    ASSERT_EQ(sa.probs.size(), a.labels().size());
-    EXPECT_EQ(sa.probs, sb.probs) << text;  // bit-identical
+    ASSERT_EQ(sa.probs().size(), a.labels().size());
+    EXPECT_EQ(sa.probs(), sb.probs()) << text;  // bit-identical
   }
 }
 
@@ -1057,7 +1058,7 @@ TEST(ModelIoInt8Test, QuantizedProbabilitiesStayCloseToFloat) {
   for (const std::string& text : ProbeTexts()) {
     ASSERT_TRUE(f.Probabilities(text, &sf).ok());
     ASSERT_TRUE(q->Probabilities(text, &sq).ok());
-    for (size_t j = 0; j < sf.probs.size(); ++j) EXPECT_NEAR(sq.probs[j], sf.probs[j], 0.02) << text;
+    for (size_t j = 0; j < sf.probs().size(); ++j) EXPECT_NEAR(sq.probs()[j], sf.probs()[j], 0.02) << text;
   }
 }
 

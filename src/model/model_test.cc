@@ -1,7 +1,7 @@
 // Tests of Model inference with a per-token featurizer: the session's TokenSums cache must give
 // what the plain embedding bag over the FeatureVector gives (up to float rounding), the same bits
 // whatever the session saw before, and never one model's sums to another.
-#include "model/model.h"
+#include "model/network.h"
 
 #include <gtest/gtest.h>
 
@@ -50,7 +50,8 @@ std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPer
 
 // Probabilities without the cache: the plain embedding bag over every entry.
 std::vector<float> Reference(const Model& m, const std::string& text) {
-  Session s = m.NewSession();
+  Session session = m.NewSession();
+  SessionState& s = StateOf(session);
   m.featurizer().Featurize(text, &s.featurizer, &s.features);
   std::vector<float> p(m.labels().size());
   ForwardLogits(m.network(), s.features, &s.activations, p.data(), &s.quantized);
@@ -61,7 +62,7 @@ std::vector<float> Reference(const Model& m, const std::string& text) {
 std::vector<float> Cached(const Model& m, const std::string& text, Session* s) {
   const Status st = m.Probabilities(text, s);
   EXPECT_TRUE(st.ok()) << st.ToString();
-  return s->probs;
+  return s->probs();
 }
 
 // Two keyed tokens that land in the same TokenSums slot.
@@ -180,7 +181,8 @@ TEST(TokenSumTableTest, MemoryIsBoundedForWideModels) {
 // 50 MB per 200 KB of input), and a long text's buffers are freed once it is answered.
 TEST(ModelTest, TextLengthLimitAndBoundedScratch) {
   const auto m = MakeModel(0.5f);
-  Session s = m->NewSession();
+  Session session = m->NewSession();
+  SessionState& s = StateOf(session);
   std::string big;
   while (big.size() + 6 <= kMaxTextBytes) big += "jazz ";
   big.resize(kMaxTextBytes, 'z');
@@ -189,16 +191,16 @@ TEST(ModelTest, TextLengthLimitAndBoundedScratch) {
   while (pow2 < 4 * m->featurizer().vocab().size()) pow2 *= 2;
   EXPECT_LE(s.featurizer.table.size(), pow2);
   // Probabilities gives a long text's buffers back afterwards, and the session still works.
-  ASSERT_TRUE(m->Probabilities(big, &s).ok());
+  ASSERT_TRUE(m->Probabilities(big, &session).ok());
   EXPECT_EQ(s.features.rows.capacity(), 0u);
   EXPECT_EQ(s.featurizer.table.capacity(), 0u);
   EXPECT_LT(s.featurizer.utf8.capacity(), 1024u);
   Session fresh = m->NewSession();
-  EXPECT_EQ(Cached(*m, "play some jazz", &s), Cached(*m, "play some jazz", &fresh));
+  EXPECT_EQ(Cached(*m, "play some jazz", &session), Cached(*m, "play some jazz", &fresh));
   // Also when the long text has nothing to classify.
-  ASSERT_FALSE(m->Probabilities(std::string(kMaxTextBytes, ' '), &s).ok());
+  ASSERT_FALSE(m->Probabilities(std::string(kMaxTextBytes, ' '), &session).ok());
   EXPECT_EQ(s.featurizer.table.capacity(), 0u);
-  const Status st = m->Probabilities(big + "z", &s);
+  const Status st = m->Probabilities(big + "z", &session);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.message(), "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +
                               std::to_string(kMaxTextBytes) + ")");
@@ -210,10 +212,10 @@ TEST(TokenSumTableTest, PerTextModelsIgnoreFrequentTokens) {
 
 TEST(TokenSumsTest, PerTextModelsDoNotUseTheCache) {
   const auto m = MakeModel(0.3f, CharTf::kPerText);
-  Session s = m->NewSession();
-  Cached(*m, "play some jazz", &s);
-  EXPECT_TRUE(s.features.spans.empty());
-  EXPECT_EQ(s.token_sums.owner, 0u);
+  Session session = m->NewSession();
+  Cached(*m, "play some jazz", &session);
+  EXPECT_TRUE(StateOf(session).features.spans.empty());
+  EXPECT_EQ(StateOf(session).token_sums.owner, 0u);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/status.h"
+#include "fastintent/status.h"
 #include "text/normalizer.h"
 
 namespace fastintent {

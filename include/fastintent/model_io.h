@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "common/status.h"
-#include "model/model.h"
+#include "fastintent/status.h"
+#include "fastintent/model.h"
 
 namespace fastintent {
 

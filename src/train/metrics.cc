@@ -1,4 +1,4 @@
-#include "model/metrics.h"
+#include "train/metrics.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "model/calibration.h"
+#include "train/calibration.h"
 
 #include <algorithm>
 #include <cstdio>

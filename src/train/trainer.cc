@@ -1,4 +1,4 @@
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 #include <omp.h>
 
@@ -11,7 +11,7 @@
 #include <set>
 
 #include "kernels/kernels.h"
-#include "model/calibration.h"
+#include "train/calibration.h"
 
 namespace fastintent {
 namespace {

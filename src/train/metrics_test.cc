@@ -1,5 +1,5 @@
 // Tests of MetricsBuilder against small cases computed by hand.
-#include "model/metrics.h"
+#include "train/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "model/dataset.h"
-#include "model/model.h"
+#include "fastintent/status.h"
+#include "train/dataset.h"
+#include "model/network.h"
 #include "text/featurizer.h"
 
 namespace fastintent {

@@ -1,39 +1,18 @@
-// The intent model: featuriser + MLP + labels + calibration. Immutable after construction or
-// load and safe to share between any number of threads; each thread brings its own Session.
-//
-// Network: x (sparse, from the Featurizer) -> h0 = ReLU(E^T x + b0) -> [h_i = ReLU(W_i h_{i-1}
-// + b_i)]... -> logits = W_out h_last + b_out -> softmax (single-label) or sigmoid
-// (multi-label). E has one row per vocabulary entry, so the first layer costs
-// O(features in the text x width), not O(buckets). With no hidden layers the model is linear:
-// E maps straight to the logits.
+// The model layer's internals: the network's weights, the per-session scratch and the
+// forward pass. Not part of the public API (include/fastintent/model.h is); the layers above
+// the model (train, engine, tools) may read them, embedders may not.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/aligned_buffer.h"
-#include "common/status.h"
+#include "fastintent/model.h"
 #include "text/featurizer.h"
 
 namespace fastintent {
-
-enum class OutputKind : uint32_t {
-  kSoftmax = 0,  // single-label: probabilities sum to 1
-  kSigmoid = 1,  // multi-label: an independent probability per label
-};
-
-// How a Network stores its weight matrices (biases are float32 either way).
-enum class Precision : uint32_t {
-  kFloat32 = 0,  // float32 everywhere
-  kInt8 = 1,     // int8 matrices with a float32 scale per row (w ~ scale * q, symmetric),
-                 // int16 activations into the dense layers (see ForwardLogits)
-};
-
-// "float32" or "int8".
-const char* PrecisionName(Precision p);
 
 // A dense layer: y = W x + b with W row-major [out][PadFloats(in)], b of PadFloats(out).
 // An int8 layer holds wq [out][PadInt8(in)] and w_scale [out] instead of w.
@@ -132,79 +111,28 @@ struct TokenSumTable {
 
 // Texts longer than this make Model::Probabilities free the session's text-sized buffers
 // afterwards (64 KiB: far beyond any command, while the scratch of a 1 MiB text is ~100 MB).
+// Texts longer than this make Model::Probabilities free the session's text-sized buffers
+// afterwards (64 KiB: far beyond any command, while the scratch of a 1 MiB text is ~100 MB).
 constexpr size_t kReleaseScratchAboveBytes = size_t(64) << 10;
 
-// Per-thread inference scratch. Create one per thread with Model::NewSession(); reusing it
-// makes a prediction allocation-free once warm (for texts up to kReleaseScratchAboveBytes).
-struct Session {
+// What a Session holds besides its probabilities: the featuriser's scratch, the featurised
+// text, the token sums and one activation buffer per layer. Shaped by Model::NewSession().
+struct SessionState {
   FeaturizerScratch featurizer;
   FeatureVector features;
   TokenSums token_sums;
   std::vector<AlignedBuffer<float>> activations;  // one per layer output
   AlignedBuffer<int16_t> quantized;               // int8 models: int16 copy of a layer input
-  std::vector<float> probs;
 };
 
-// One scored label.
-struct LabelScore {
-  uint32_t label;
-  float prob;
-};
+// The scratch of `session` (never null): for the model layer and its tests.
+SessionState& StateOf(Session& session);
 
 // At most this many frequent tokens per model (the `tokens` section's limit).
 constexpr size_t kMaxFrequentTokens = 8192;
 // The TokenSumTable takes at most this much memory: with a first layer wider than 2,048, only
 // the most frequent tokens that fit get precomputed sums.
 constexpr size_t kMaxTokenTableBytes = size_t(64) << 20;
-
-class Model {
- public:
-  // `frequent_tokens`: tokens whose first-layer sums are precomputed for every session
-  // (CharTf::kPerToken models; others ignore them), most frequent first. See TokenSumTable.
-  Model(Featurizer featurizer, Network network, std::vector<std::string> labels, OutputKind kind,
-        float threshold, std::string oos_label, std::vector<std::string> frequent_tokens = {});
-
-  // Session sized for this model.
-  Session NewSession() const;
-
-  // Computes the probability of every label for `text` into session->probs (num_labels
-  // floats). Fails with InvalidArgument when the text has no known feature: nothing to
-  // classify (empty or all-unknown input).
-  Status Probabilities(std::string_view text, Session* session) const;
-
-  // Labels to report for probabilities `probs`: softmax: the top-k labels, or none when the
-  // top probability is below `threshold` (rejection); sigmoid: up to k labels whose probability
-  // is >= threshold. Best first. `threshold` < 0 means "use the calibrated one".
-  void Decide(const std::vector<float>& probs, int k, float threshold,
-              std::vector<LabelScore>* out) const;
-
-  const Featurizer& featurizer() const { return featurizer_; }
-  const Network& network() const { return network_; }
-  const std::vector<std::string>& labels() const { return labels_; }
-  OutputKind kind() const { return kind_; }
-  float threshold() const { return threshold_; }
-  // Name of the label that means "out of scope" in the training data ("" when none).
-  const std::string& oos_label() const { return oos_label_; }
-  // Index of `name` in labels(), or -1.
-  int LabelIndex(std::string_view name) const;
-  // Different for every constructed Model (never 0); what a Session's caches are keyed on.
-  uint64_t id() const { return id_; }
-  // The file's `tokens` section: frequent training tokens, most frequent first (may be empty).
-  const std::vector<std::string>& frequent_tokens() const { return frequent_tokens_; }
-  // Entries of the shared TokenSumTable (frequent tokens that are cacheable, each once).
-  size_t token_table_size() const { return token_table_ ? token_table_->keys.size() : 0; }
-
- private:
-  uint64_t id_;
-  Featurizer featurizer_;
-  Network network_;
-  std::vector<std::string> labels_;
-  OutputKind kind_;
-  float threshold_;
-  std::string oos_label_;
-  std::vector<std::string> frequent_tokens_;
-  std::shared_ptr<const TokenSumTable> token_table_;
-};
 
 // Runs the network on a featurised input; shared by inference and the trainer's evaluation.
 // `acts` must have been shaped by Session (one buffer per layer). Writes logits to `logits`.
@@ -218,9 +146,5 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
                    std::vector<AlignedBuffer<float>>* acts, float* logits,
                    AlignedBuffer<int16_t>* quantized = nullptr, TokenSums* sums = nullptr,
                    const TokenSumTable* table = nullptr);
-
-// A copy of `model` whose network is QuantizeNetwork(model.network()) (an int8 model is copied
-// as it is). Featuriser, labels and calibrated threshold are kept.
-std::shared_ptr<const Model> QuantizeModel(const Model& model);
 
 }  // namespace fastintent

@@ -1,6 +1,6 @@
 // Tests of ReadDataset: the three input formats, their quoting and line-ending corner cases,
 // and that every error names the file and the line at fault.
-#include "model/dataset.h"
+#include "train/dataset.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

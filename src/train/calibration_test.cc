@@ -1,6 +1,6 @@
 // Tests of CalibrateThreshold: hand-computed sweeps, ties, the no-out-of-scope case, the
 // sigmoid grid, and a brute-force cross-check of the softmax sweep on random data.
-#include "model/calibration.h"
+#include "train/calibration.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Tests of Train: it learns a separable synthetic task, is deterministic for a seed and thread
 // count, trains sigmoid outputs on multi-label data, and rejects invalid options and data.
-#include "model/trainer.h"
+#include "train/trainer.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "model/model_io.h"
+#include "fastintent/model_io.h"
 
 namespace fastintent {
 namespace {
@@ -95,7 +95,7 @@ double ExactMatch(const Model& m, const Dataset& data) {
     std::set<std::string> pred, gold(ex.labels.begin(), ex.labels.end());
     if (m.Probabilities(ex.text, &s).ok()) {
       const bool multi = m.kind() == OutputKind::kSigmoid;
-      m.Decide(s.probs, multi ? int(m.labels().size()) : 1, multi ? -1.0f : 0.0f, &out);
+      m.Decide(s.probs(), multi ? int(m.labels().size()) : 1, multi ? -1.0f : 0.0f, &out);
       for (const LabelScore& l : out) pred.insert(m.labels()[l.label]);
     }
     right += pred == gold;
@@ -258,7 +258,7 @@ TEST(TrainerTest, MultiLabelTrainsSigmoidWithCalibratedThreshold) {
   Session s = model->NewSession();
   ASSERT_TRUE(model->Probabilities("rain forecast and the music playlist", &s).ok());
   float sum = 0;
-  for (float p : s.probs) sum += p;
+  for (float p : s.probs()) sum += p;
   EXPECT_GT(sum, 1.2f) << "two labels present, each should be likely";
   EXPECT_GE(ExactMatch(*model, test), 0.85);
 }

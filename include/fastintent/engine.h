@@ -37,9 +37,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/status.h"
-#include "engine/histogram.h"
-#include "model/model.h"
+#include "fastintent/status.h"
+#include "fastintent/histogram.h"
+#include "fastintent/model.h"
 
 namespace fastintent {
 

@@ -1,4 +1,4 @@
-#include "model/dataset.h"
+#include "train/dataset.h"
 
 #include <sys/stat.h>
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "model/trainer.h"
+#include "fastintent/status.h"
+#include "train/trainer.h"
 
 namespace fastintent::testing {
 
