@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
+#include "fastintent/version.h"
 #include "fastintent/model_io.h"
 
 namespace fastintent::server {
@@ -164,7 +165,7 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
   }
   if (path == "/v2") {
     if (!get) return wrong_method("GET");
-    return reply(Ok({{"name", "fastintent"}, {"version", "0.1.0"}, {"extensions", json::array()}}));
+    return reply(Ok({{"name", "fastintent"}, {"version", FASTINTENT_VERSION_STRING}, {"extensions", json::array()}}));
   }
   if (path == "/metrics") {
     if (!get) return wrong_method("GET");

@@ -19,7 +19,7 @@
 #include "fastintent/status.h"
 #include "fastintent/histogram.h"
 #include "fastintent/engine.h"
-#include "engine/router.h"
+#include "router/router.h"
 #include "server/http_server.h"
 
 namespace fastintent::server {

@@ -44,6 +44,8 @@
 #include "kernels/kernels.h"
 #include "train/dataset.h"
 #include "fastintent/model_io.h"
+#include "model/network.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

@@ -5,6 +5,7 @@
 #include "train/dataset.h"
 #include "train/metrics.h"
 #include "fastintent/model_io.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

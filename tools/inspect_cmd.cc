@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "fastintent/model_io.h"
+#include "model/network.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

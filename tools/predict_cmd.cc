@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fastintent/model_io.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "fastintent/model_io.h"
+#include "model/network.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

@@ -2,8 +2,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "engine/router.h"
+#include "router/router.h"
 #include "fastintent/model_io.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

@@ -8,6 +8,7 @@
 
 #include "server/http_server.h"
 #include "server/inference_service.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {

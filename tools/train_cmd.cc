@@ -5,12 +5,15 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
-#include "engine/router.h"
+#include "router/router.h"
 #include "fastintent/model_io.h"
 #include "train/trainer.h"
+#include "model/network.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 namespace fastintent::cli {
@@ -63,7 +66,7 @@ int Run(TrainArgs& a) {
   } else if (std::sscanf(a.char_ngrams.c_str(), "%u-%u", &a.opt.featurizer.char_min, &a.opt.featurizer.char_max) != 2) {
     return Fail("--char-ngrams: expected MIN-MAX (e.g. 2-5) or 0");
   }
-  std::string registry_json;
+  std::optional<ComponentRegistry> registry;
   if (!a.components.empty()) {
     std::ifstream in(a.components);
     if (!in) return Fail(a.components + ": cannot open");
@@ -71,7 +74,7 @@ int Run(TrainArgs& a) {
     ss << in.rdbuf();
     auto reg = ComponentRegistry::Parse(ss.str(), a.components);
     if (!reg.ok()) return Fail(reg.status().message());
-    registry_json = reg->ToJson();
+    registry = std::move(*reg);
   }
   // Replacing an input with the model would lose it (the write is atomic, so it would succeed).
   for (const std::string* input : {&a.data, &a.valid, &a.components})
@@ -84,21 +87,13 @@ int Run(TrainArgs& a) {
     valid = ReadDataset(a.valid);
     if (!valid.ok()) return Fail(valid.status().message());
     if (valid->examples.empty()) return Fail(a.valid + ": no examples (leave out --valid to carve 10% from the training data)");
-    // A validation label the training data lacks is an error in VALID: name its file and line.
-    std::set<std::string> known;
-    for (const Example& e : train->examples) known.insert(e.labels.begin(), e.labels.end());
-    for (const Example& e : valid->examples)
-      for (const std::string& l : e.labels)
-        if (!known.count(l))
-          return Fail(a.valid + ":" + std::to_string(e.line) + ": label '" + l +
-                      "' does not occur in the training data (" + a.data + ")");
   }
   const bool tty = isatty(STDERR_FILENO);
   if (!a.quiet) a.opt.on_epoch = [tty](const EpochReport& r) { PrintProgress(r, tty); };
   TrainReport report;
   auto model = Train(*train, a.valid.empty() ? nullptr : &*valid, a.opt, &report);
   if (!a.quiet && tty) std::fprintf(stderr, "\n");
-  if (!model.ok()) return Fail(model.status().WithPrefix(a.data).message());
+  if (!model.ok()) return Fail(model.status().message());  // names the file (and line) at fault
 
   nlohmann::json meta = {
       {"trained_on", a.data},
@@ -113,8 +108,7 @@ int Run(TrainArgs& a) {
       {"seed", a.opt.seed},
       {"threads", a.opt.threads},
   };
-  if (!registry_json.empty()) meta["components"] = nlohmann::json::parse(registry_json)["components"];
-  Status s = SaveModel(*model, a.output, DumpJson(meta));
+  Status s = SaveModel(*model, a.output, registry ? registry->EmbedInMetadata(meta) : DumpJson(meta));
   if (!s.ok()) return Fail(s.message());
   if (!a.quiet) {
     // Say what decided the output kind: one multi-label line makes the whole file multi-label.

@@ -4,7 +4,6 @@
 // so success costs nothing. Both types are value types; not synchronised.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <utility>
@@ -57,7 +56,11 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
+  // A StatusOr from an OK status would hold no value: it becomes an Internal error in every
+  // build (as in Abseil), never an ok() without a value.
+  StatusOr(Status status)  // NOLINT
+      : status_(status.ok() ? Status(StatusCode::kInternal, "StatusOr constructed from an OK status")
+                            : std::move(status)) {}
   StatusOr(T value) : value_(std::move(value)) {}                                   // NOLINT
 
   bool ok() const { return status_.ok(); }

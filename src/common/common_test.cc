@@ -164,6 +164,15 @@ TEST(StatusOrTest, HoldsAValueOrAnError) {
   EXPECT_EQ(e.status().message(), "disk on fire");
 }
 
+// An OK status holds no value, so a StatusOr made from one is an Internal error in every build
+// (never ok() without a value).
+TEST(StatusOrTest, FromAnOkStatusIsAnInternalError) {
+  StatusOr<int> v(Status::Ok());
+  EXPECT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(v.status().message(), "StatusOr constructed from an OK status");
+}
+
 TEST(StatusOrTest, MacrosPropagateTheFirstError) {
   auto q = Quarter(12);
   ASSERT_TRUE(q.ok());

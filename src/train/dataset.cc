@@ -102,6 +102,7 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(path + ": cannot open");
   Dataset ds;
+  ds.source = path;
   Format fmt = Format::kFastText;
   if (EndsWith(path, ".jsonl") || EndsWith(path, ".json")) fmt = Format::kJsonl;
   else if (EndsWith(path, ".csv")) fmt = Format::kCsv;

@@ -15,6 +15,7 @@ struct Example {
 };
 
 struct Dataset {
+  std::string source;  // the file it was read from, for error messages ("" when built in memory)
   std::vector<Example> examples;
   // True when any row gave a "labels" list (JSON) or several __label__ tags (fastText): the
   // data is multi-label and trains a sigmoid output.

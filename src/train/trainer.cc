@@ -422,8 +422,15 @@ std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset
 
 }  // namespace
 
-StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOptions& o,
-                      TrainReport* report) {
+namespace {
+
+// `d`'s file and `e`'s line ("valid.jsonl:12"), or "line 12" for data built in memory.
+std::string Where(const Dataset& d, const Example& e) {
+  return (d.source.empty() ? "line " : d.source + ":") + std::to_string(e.line);
+}
+
+StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainOptions& o,
+                        TrainReport* report) {
   const auto t0 = std::chrono::steady_clock::now();
   FI_RETURN_IF_ERROR(o.featurizer.Validate());
   if (train.examples.empty()) return InvalidArgument("training data is empty");
@@ -614,6 +621,26 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return Model(std::move(featurizer), std::move(best), std::move(labels), kind, calr.threshold, oos,
                FrequentTokens(o.featurizer, train));
+}
+
+}  // namespace
+
+StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOptions& o,
+                      TrainReport* report) {
+  if (valid) {
+    // A validation label the training data lacks is an error in the validation file: name its
+    // line (and both files when known).
+    std::set<std::string> known;
+    for (const Example& e : train.examples) known.insert(e.labels.begin(), e.labels.end());
+    for (const Example& e : valid->examples)
+      for (const std::string& l : e.labels)
+        if (!known.count(l))
+          return InvalidArgument(Where(*valid, e) + ": label '" + l + "' does not occur in the training data" +
+                                 (train.source.empty() ? "" : " (" + train.source + ")"));
+  }
+  StatusOr<Model> model = TrainOn(train, valid, o, report);
+  if (!model.ok() && !train.source.empty()) return model.status().WithPrefix(train.source);
+  return model;
 }
 
 }  // namespace fastintent

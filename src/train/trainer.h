@@ -65,7 +65,9 @@ struct TrainReport {
 
 // Trains on `train`, early-stopping on `valid` (or on a split carved from `train` when `valid`
 // is null; an empty `valid` is an error). Fails when the data has no labels, when valid holds
-// labels the training data does not, or when a text is longer than kMaxTextBytes.
+// labels the training data does not ("valid.jsonl:12: label 'x' does not occur in the training
+// data (train.jsonl)"), or when a text is longer than kMaxTextBytes. Errors are prefixed with
+// train.source when it is set.
 StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOptions& options,
                       TrainReport* report);
 

@@ -3,11 +3,12 @@
 // A ComponentRegistry is immutable once parsed and safe to share between threads.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "fastintent/status.h"
-#include "model/network.h"
+#include "fastintent/model.h"
 
 namespace fastintent {
 
@@ -31,10 +32,13 @@ class ComponentRegistry {
   // "depends_on": [...], "description"}]}. Fails on unknown priorities, dependencies on
   // undeclared components, duplicate names and dependency cycles.
   static StatusOr<ComponentRegistry> Parse(const std::string& json, const std::string& source);
-  // The registry `train --components` embedded in a model's metadata (a JSON object with a
-  // "components" array); NotFound "<model_path>: the model has no component registry ..." when
-  // there is none, Parse's errors when it is malformed.
+  // The registry embedded in a model's metadata by EmbedInMetadata (the metadata key
+  // "components", specified in docs/model-format.md); NotFound "<model_path>: the model has no
+  // component registry ..." when there is none, Parse's errors when it is malformed.
   static StatusOr<ComponentRegistry> FromModelMetadata(const std::string& metadata, const std::string& model_path);
+  // `metadata` (a JSON object) with this registry's components under its "components" key, as
+  // one line of JSON: the model metadata that FromModelMetadata reads back.
+  std::string EmbedInMetadata(nlohmann::json metadata) const;
   // The component called `name`, or null; the pointer lives as long as the registry.
   const Component* Find(const std::string& name) const;
   const std::vector<Component>& components() const { return components_; }

@@ -1,4 +1,4 @@
-#include "engine/router.h"
+#include "router/router.h"
 
 #include <algorithm>
 #include <functional>
@@ -85,13 +85,16 @@ const Component* ComponentRegistry::Find(const std::string& name) const {
   return nullptr;
 }
 
-std::string ComponentRegistry::ToJson() const {
+std::string ComponentRegistry::ToJson() const { return EmbedInMetadata(nlohmann::json::object()); }
+
+std::string ComponentRegistry::EmbedInMetadata(nlohmann::json metadata) const {
   nlohmann::json arr = nlohmann::json::array();
   for (const Component& c : components_) {
     arr.push_back({{"name", c.name}, {"priority", PriorityName(c.priority)}, {"memory_mb", c.memory_mb},
                    {"load_ms", c.load_ms}, {"depends_on", c.depends_on}, {"description", c.description}});
   }
-  return nlohmann::json{{"components", arr}}.dump();
+  metadata["components"] = std::move(arr);
+  return DumpJson(metadata);
 }
 
 RouteResult Route(const Model& model, const ComponentRegistry& registry, const std::vector<float>& probs,

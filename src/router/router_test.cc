@@ -1,6 +1,8 @@
 // Tests of the component registry (parsing and its errors) and of Route (dependencies,
 // priority order, confidences, memory), including the assistant's real registry.
-#include "engine/router.h"
+#include "router/router.h"
+
+#include "model/network.h"
 
 #include <gtest/gtest.h>
 
