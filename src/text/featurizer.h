@@ -10,6 +10,7 @@
 
 #include "fastintent/status.h"
 #include "text/normalizer.h"
+#include "text/tokenizer.h"
 
 namespace fastintent {
 
