@@ -13,7 +13,7 @@
 #include "model/network.h"
 #include "train/trainer.h"
 #include "text/featurizer.h"
-#include "text/normalizer.h"
+#include "text/tokenizer.h"
 
 namespace {
 std::atomic<bool> g_counting{false};

@@ -1,42 +1,23 @@
-// Hashed word and character n-gram features with sublinear TF, IDF and L2 normalisation.
-// The hash and the feature keys are part of the model file format (docs/model-format.md):
-// changing them breaks every saved model, and golden tests pin them.
+// The featuriser's fast path: text -> FeatureVector (vocabulary rows and weights: sublinear TF,
+// IDF, L2 normalisation per group), as docs/model-format.md, "Feature weights" specifies. The
+// keys and buckets come from feature_hash.h and the rows from vocabulary.h, both part of the
+// model file format; this file adds what makes it fast (per-thread scratch, a token cache, a
+// duplicate table, a POPCNT clone) and must give what the HashFeatures reference gives
+// (featurizer_test). This header includes feature_hash.h and vocabulary.h for its users.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fastintent/status.h"
-#include "text/normalizer.h"
+#include "text/feature_hash.h"
+#include "text/vocabulary.h"
 
 namespace fastintent {
-
-// Where the term frequency of a character n-gram is counted (docs/model-format.md, "Feature
-// weights").
-enum class CharTf : uint32_t {
-  kPerText = 0,   // over the whole text: an n-gram shared by two words gets one entry, tf 2
-  kPerToken = 1,  // within each token occurrence: one entry per token that has the n-gram, so a
-                  // token's character entries depend on the token alone and its contribution
-                  // to the first layer can be cached (Session's TokenSums)
-};
-
-// "token" or "text", as the CLI spells them.
-inline const char* CharTfName(CharTf t) { return t == CharTf::kPerToken ? "token" : "text"; }
-
-// What features are extracted; stored in the model file's "featurizer" section.
-struct FeaturizerConfig {
-  uint32_t num_buckets = 1u << 20;  // hash space; bucket = FNV-1a-64(key) mod num_buckets
-  uint32_t word_ngrams = 2;         // longest word n-gram (1 = unigrams only; 1..3)
-  uint32_t char_min = 2;            // shortest character n-gram, in code points (0 = none)
-  uint32_t char_max = 5;            // longest character n-gram (char_min..8)
-  uint32_t min_df = 2;              // buckets seen in fewer training texts are dropped
-  CharTf char_tf = CharTf::kPerToken;  // new models; files without the field are kPerText
-
-  // InvalidArgument naming the first field out of its range above; Ok otherwise.
-  Status Validate() const;
-};
 
 // The longest text, in bytes, that a model classifies or trains on: 1 MiB, the server's
 // default body limit. Longer texts are refused (Model::Probabilities, ReadDataset, Train), never
@@ -46,25 +27,6 @@ inline constexpr size_t kMaxTextBytes = size_t(1) << 20;
 
 // The error for a text over kMaxTextBytes: "text too long: N bytes (at most 1048576)".
 Status TextTooLong(size_t bytes);
-
-// Feature groups: each is L2-normalised on its own, then the groups present are scaled by
-// 1/sqrt(number of groups present) so the whole vector has unit norm.
-enum FeatureGroup : uint8_t { kWordGroup = 0, kCharGroup = 1, kNumGroups = 2 };
-
-// One hashed feature of a text, before vocabulary lookup: its bucket, group and count.
-struct RawFeature {
-  uint32_t bucket;
-  uint32_t tf;
-  FeatureGroup group;
-};
-
-// FNV-1a 64-bit over `n` bytes, continuing from `h` (start with kFnvOffset).
-inline constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;
-inline uint64_t Fnv1a(uint64_t h, const void* data, size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
 
 // A short ASCII token as a cache key: its bytes, zero-padded, and its length in bytes (tokens
 // are never empty, so len 0 means "no key": too long, or not ASCII), with a hash of both for
@@ -78,15 +40,10 @@ struct TokenKey {
   }
 };
 
-// Per-thread buffers for featurisation; no allocation once warm.
-struct FeaturizerScratch {
-  TokenizerScratch tok;
-  static constexpr size_t kUtf8Slack = 16;  // bytes of utf8 readable after the last token
-  std::string utf8;                 // the tokens' bytes, back to back
-  std::vector<uint32_t> offsets;    // byte offset of each code point in utf8
-  std::vector<uint32_t> token_off;  // byte offsets of tokens in `utf8` (word pass)
-  std::vector<uint32_t> buckets[kNumGroups];
-  std::vector<RawFeature> raw;
+// Per-thread buffers for featurisation: those of feature hashing (the tokens, their bytes, the
+// word keys' buckets; HashFeatures accepts this scratch too) and the fast path's own. No
+// allocation once warm.
+struct FeaturizerScratch : FeatureHashScratch {
   // Featurize's duplicate detection: an open-addressing table from row to output position,
   // whose slots count as empty unless stamped with the current `generation` (so it is never
   // cleared between calls), and the term frequency of each output row.
@@ -128,12 +85,6 @@ struct FeaturizerScratch {
   void ReleaseTextBuffers();
 };
 
-// Upper bound of the character keys of a token of `code_points` code points (0 without
-// character n-grams).
-inline size_t CharKeyBound(const FeaturizerConfig& c, size_t code_points) {
-  return c.char_min == 0 ? 0 : (code_points + 2) * (c.char_max - c.char_min + 1);
-}
-
 // Whether a token of `nbytes` UTF-8 bytes and `code_points` code points is keyed, so that its
 // character entries can be cached (the scratch's token cache, a Session's TokenSums, a Model's
 // TokenSumTable): ASCII, at most kCachedTokenBytes, at most kCachedTokenRows character keys.
@@ -142,14 +93,6 @@ inline bool IsCacheableToken(const FeaturizerConfig& c, size_t nbytes, size_t co
   return nbytes == code_points && nbytes <= FeaturizerScratch::kCachedTokenBytes &&
          CharKeyBound(c, code_points) <= FeaturizerScratch::kCachedTokenRows;
 }
-
-// Extracts the raw hashed features of `text` into scratch->raw, sorted by (group, bucket),
-// each bucket once with its count. Keys hashed (bytes, FNV-1a 64):
-//   word unigram  'w' token
-//   word n-gram   'b' token1 ' ' token2 [' ' token3]   (n = 2..word_ngrams)
-//   char n-gram   'c' window of "<token>" of char_min..char_max code points
-// where tokens come from Tokenize() and are UTF-8 encoded.
-void HashFeatures(const FeaturizerConfig& config, std::string_view text, FeaturizerScratch* s);
 
 // The character entries of one token occurrence in a FeatureVector (CharTf::kPerToken only).
 struct CharSpan {
@@ -178,60 +121,6 @@ struct FeatureVector {
   // Empties the vector and frees its buffers (clear() keeps them for reuse).
   void Release() { *this = FeatureVector(); }
 };
-
-// Maps buckets to dense vocabulary rows and holds each row's IDF weight. Immutable once built;
-// safe to share between threads.
-class Vocabulary {
- public:
-  static constexpr uint32_t kNoRow = 0xFFFFFFFFu;
-  Vocabulary() = default;
-  // `buckets` strictly increasing, all < num_buckets; idf.size() == buckets.size().
-  static StatusOr<Vocabulary> Create(uint32_t num_buckets, std::vector<uint32_t> buckets,
-                                     std::vector<float> idf);
-  // The row of `bucket` (< num_buckets()), or kNoRow. Rows are the buckets' ranks, so this is
-  // a rank query on a bitmap of the vocabulary's buckets: one 16-byte block per 64 buckets
-  // (256 KB for 2^20 buckets, which stays in a core's L2 cache where a bucket -> row array
-  // would take 4 MB), a single cache line read per lookup.
-  uint32_t RowOf(uint32_t bucket) const {
-    const RankBlock& b = rank_[bucket >> 6];
-    const uint64_t bit = uint64_t(1) << (bucket & 63);
-    if ((b.bits & bit) == 0) return kNoRow;
-    return b.rank + PopCount(b.bits & (bit - 1));
-  }
-  float Idf(uint32_t row) const { return idf_[row]; }
-  // Identifies the content: equal for copies, different for every Create() (never 0).
-  uint64_t id() const { return id_; }
-  size_t size() const { return buckets_.size(); }
-  uint32_t num_buckets() const { return num_buckets_; }
-  const std::vector<uint32_t>& buckets() const { return buckets_; }
-  const std::vector<float>& idf() const { return idf_; }
-
- private:
-  // Bits set in x. Written out because the portable x86-64 baseline has no POPCNT instruction
-  // and __builtin_popcountll would become a libgcc call; GCC recognises this sequence and emits
-  // POPCNT where the target has it (Featurize's popcnt clone, ARM64's CNT).
-  static uint32_t PopCount(uint64_t x) {
-    x -= (x >> 1) & 0x5555555555555555ull;
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
-    return uint32_t((x * 0x0101010101010101ull) >> 56);
-  }
-  // Buckets 64k .. 64k+63: which are in the vocabulary, and how many vocabulary buckets lie
-  // below 64k (the row of the first one).
-  struct alignas(16) RankBlock {
-    uint64_t bits;
-    uint32_t rank;
-  };
-  uint32_t num_buckets_ = 0;
-  uint64_t id_ = 0;
-  std::vector<RankBlock> rank_;
-  std::vector<uint32_t> buckets_;
-  std::vector<float> idf_;
-};
-
-// Counts document frequencies over a training corpus and builds the Vocabulary:
-// buckets with df >= min_df, idf = ln((1 + N) / (1 + df)) + 1 (smoothed, as in scikit-learn).
-Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std::string>& texts);
 
 // Text -> FeatureVector: hashing, vocabulary lookup (unknown buckets dropped), weight
 // (1 + ln tf) * idf, per-group L2 normalisation. Rows come word group first, each group in the

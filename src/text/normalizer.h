@@ -1,8 +1,10 @@
-// Text normalisation and tokenisation: the first half of the featuriser, and part of the model
-// file format (docs/model-format.md, "Featuriser"). Changing what these functions produce for
-// any input changes every trained model's features: the golden tests pin it.
+// Text normalisation: the first step of the featuriser (then tokenizer.h, feature_hash.h), and
+// part of the model file format (docs/model-format.md, "Normalisation"). Changing what these
+// functions produce for any input changes every trained model's features: the golden tests in
+// normalizer_test.cc pin it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,49 +12,25 @@
 
 namespace fastintent {
 
-// A token: a span [begin, end) of code points in TokenizerScratch::codepoints.
-struct TokenSpan {
-  uint32_t begin;
-  uint32_t end;
-};
-
-// Reusable buffers for Tokenize; one per thread. After warm-up, Tokenize does not allocate
-// unless a text is longer than any seen before.
-struct TokenizerScratch {
-  std::string sanitized;              // input with invalid UTF-8 replaced (only when needed)
-  std::vector<int32_t> codepoints;    // NFKC + case-folded text, as code points
-  std::vector<TokenSpan> tokens;      // word tokens over `codepoints`
-};
-
 // Replaces ill-formed UTF-8 in `text` with U+FFFD: one U+FFFD for every byte that does not
 // start a well-formed sequence (so "E2 82 41" becomes U+FFFD U+FFFD "A"; docs/model-format.md).
 // Returns true when `text` was already valid (then `out` is untouched).
 bool SanitizeUtf8(std::string_view text, std::string* out);
 
-// Normalises `text` (invalid UTF-8 replaced by U+FFFD, then Unicode NFKC with case folding,
-// default-ignorable code points removed) and splits it into word tokens, both left in
-// `scratch`:
-// - a word is a maximal run of letters, marks and digits (Unicode categories L*, M*, N*);
-//   apostrophes (U+0027, U+2019) between word characters are dropped, so "what's" == "whats";
-// - every symbol code point (categories S*: "$", "+", emoji) is a one-code-point token ("%"
-//   is punctuation, Po, so a separator);
-// - everything else (spaces, punctuation, controls) separates tokens and is dropped.
-// Never fails: any byte string yields a (possibly empty) token list.
-void Tokenize(std::string_view text, TokenizerScratch* scratch);
+// Normalises `text`: invalid UTF-8 replaced by U+FFFD (SanitizeUtf8), then Unicode NFKC with
+// full case folding, default-ignorable code points removed (utf8proc 2.8, Unicode 15.0 tables).
+// Leaves the result in (*codepoints)[0, n) and returns n. *codepoints is grown when too small and
+// never shrunk, so it may be longer than n: once warm, Normalize allocates only for a text longer
+// than any seen before. *sanitized is working memory (the sanitised copy of an invalid text).
+// Never fails: any byte string gives a (possibly empty) result.
+size_t Normalize(std::string_view text, std::string* sanitized, std::vector<int32_t>* codepoints);
 
-// True when every byte of `text` is ASCII (< 0x80).
+// True when every byte of `text` is ASCII (< 0x80). Normalize() of such a text is FoldAscii() of
+// each byte.
 bool IsAscii(std::string_view text);
 
-// Tokenize() of ASCII text, written as bytes: the tokens, lower-cased, back to back in
-// (*bytes)[0, token_off->back()), token i being [token_off[i], token_off[i+1]); scratch->tokens
-// gets the same spans (a code point is a byte here) and scratch->codepoints is not used. The
-// same tokens as Tokenize() (normalizer_test compares them), without the code points. Returns
-// false, with the outputs unspecified, when `text` has a byte >= 0x80: call Tokenize() then.
-bool TokenizeAscii(std::string_view text, TokenizerScratch* scratch, std::string* bytes,
-                   std::vector<uint32_t>* token_off);
-
-// Convenience for tests and tools: the tokens of `text` as UTF-8 strings.
-std::vector<std::string> TokenizeToStrings(std::string_view text);
+// The normalisation of ASCII code point `c` (< 0x80): 'A'..'Z' to 'a'..'z', the rest unchanged.
+inline int32_t FoldAscii(int32_t c) { return c + ((uint32_t(c - 'A') < 26u) << 5); }
 
 // Appends the UTF-8 encoding of code point `cp` to `out`.
 void AppendUtf8(int32_t cp, std::string* out);
