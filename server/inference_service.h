@@ -50,8 +50,10 @@ class InferenceService {
   // worker thread.
   void Handle(HttpRequest&& request, HttpServer::Reply reply);
 
-  // Reloads the model file synchronously: load + verify, then swap. On error the old model keeps
-  // serving and the error is returned.
+  // Reloads the model file synchronously: load + verify (here: the engine does no file I/O), then
+  // swap the model and its component registry together. On error the old model keeps serving and
+  // the error, naming the file, is returned. Every call counts once in /metrics
+  // (fastintent_model_reloads_total, by result), whether it came over HTTP or not.
   Status Reload();
 
   // Answers every queued request (requests arriving meanwhile get 503) and joins the background
