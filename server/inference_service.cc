@@ -1,20 +1,19 @@
 #include "server/inference_service.h"
 
-#include <cmath>
-#include <cstdarg>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
 #include "fastintent/version.h"
 #include "fastintent/model_io.h"
+#include "server/oip.h"
+#include "server/prometheus_text.h"
+#include "server/v1_api.h"
 
 namespace fastintent::server {
 namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
 
 std::string StemOf(const std::string& path) {
   size_t slash = path.find_last_of('/');
@@ -24,49 +23,16 @@ std::string StemOf(const std::string& path) {
 }
 
 HttpResponse Ok(const json& j) { return JsonResponse(http::status::ok, DumpJson(j)); }
-
-// printf onto the end of `out` (the compiler checks each format against its arguments).
-__attribute__((format(printf, 2, 3))) void AppendF(std::string* out, const char* fmt, ...) {
-  va_list args, again;
-  va_start(args, fmt);
-  va_copy(again, args);
-  const int n = std::vsnprintf(nullptr, 0, fmt, args);
-  va_end(args);
-  if (n > 0) {
-    const size_t at = out->size();
-    out->resize(at + size_t(n) + 1);
-    std::vsnprintf(&(*out)[at], size_t(n) + 1, fmt, again);
-    out->resize(at + size_t(n));
-  }
-  va_end(again);
-}
-
-// Appends the strings of a (possibly nested) JSON array to `out`; false when it holds anything
-// else or nests deeper than any tensor shape here (kMaxDataDepth), which also bounds the
-// recursion against a body of 100,000 '['.
-constexpr int kMaxDataDepth = 32;
-bool FlattenStrings(const json& j, std::vector<std::string>* out, int depth = 1) {
-  if (depth > kMaxDataDepth) return false;
-  for (const json& e : j) {
-    if (e.is_array()) {
-      if (!FlattenStrings(e, out, depth + 1)) return false;
-    } else if (e.is_string()) {
-      out->push_back(e.get<std::string>());
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
+// 200 with a body already rendered by a codec (server/oip.h, server/v1_api.h).
+HttpResponse OkBody(std::string body) { return JsonResponse(http::status::ok, std::move(body)); }
 
 }  // namespace
 
+// One request of texts in flight: what its answer needs, filled in by the engine's callbacks.
 struct InferenceService::Call {
   Kind kind = Kind::kClassify;
-  bool single = false;  // {"text": ...} rather than {"texts": [...]}
-  json id;              // OIP request id, echoed when present
-  bool want_label = true, want_probability = true, want_probabilities = false;
-  float threshold = -1;  // the request's "threshold" (< 0: the model's), for /v1/route
+  OipInferRequest oip;  // kInfer (its texts moved out to the engine)
+  V1TextsRequest v1;    // kClassify, kRoute (likewise)
   std::vector<InferenceResult> results;
   std::atomic<size_t> remaining{0};
   std::atomic<bool> overloaded{false};  // some text was rejected at submission
@@ -218,19 +184,8 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
 }
 
 HttpResponse InferenceService::ModelMetadata() const {
-  auto s = served();
-  return Ok({{"name", options_.model_name},
-             {"versions", json::array()},
-             {"platform", "fastintent"},
-             {"inputs", json::array({{{"name", "text"}, {"datatype", "BYTES"}, {"shape", {-1}}}})},
-             {"outputs", json::array({{{"name", "label"}, {"datatype", "BYTES"}, {"shape", {-1}}},
-                                      {{"name", "probability"}, {"datatype", "FP32"}, {"shape", {-1}}},
-                                      {{"name", "probabilities"}, {"datatype", "FP32"},
-                                       {"shape", {-1, int64_t(s->model->labels().size())}}}})},
-             {"parameters", {{"labels", s->model->labels()},
-                             {"output_kind", s->model->kind() == OutputKind::kSoftmax ? "softmax" : "sigmoid"},
-                             {"threshold", s->model->threshold()},
-                             {"model_version", engine_->model_version()}}}});
+  return OkBody(
+      WriteOipModelMetadata(options_.model_name, *served()->model, engine_->model_version()));
 }
 
 void InferenceService::HandleLoad(const HttpServer::Reply& reply) {
@@ -255,100 +210,31 @@ void InferenceService::HandleLoad(const HttpServer::Reply& reply) {
 }
 
 void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const HttpServer::Reply& reply) {
+  const Clock::time_point deadline = Clock::now() + options_.request_timeout;
   auto bad = [&](const std::string& m) { reply(ErrorResponse(http::status::bad_request, m)); };
   if (req.find("Inference-Header-Content-Length") != req.end()) {
     return bad("binary tensor data is not supported: send JSON (tritonclient: binary_data=False)");
   }
-  json body;
-  if (Status s = ParseJson(req.body(), &body); !s.ok()) return bad("request body: " + s.message());
-  if (!body.is_object()) return bad("request body must be a JSON object");
-
   auto call = std::make_shared<Call>();
   call->kind = kind;
   call->served = served();
-  std::vector<std::string> texts;
-  RequestOptions ro;
-  ro.deadline = Clock::now() + options_.request_timeout;
-  const json* params = &body;
+  TextsRequest* request;
   if (kind == Kind::kInfer) {
-    if (body.contains("id")) {
-      if (!body["id"].is_string()) return bad("\"id\" must be a string");
-      call->id = body["id"];
-    }
-    if (!body.contains("inputs") || !body["inputs"].is_array() || body["inputs"].size() != 1)
-      return bad("\"inputs\" must be an array holding one input (the texts)");
-    const json& in = body["inputs"][0];
-    if (!in.is_object()) return bad("inputs[0] must be an object");
-    if (!in.contains("datatype") || in["datatype"] != "BYTES")
-      return bad("inputs[0].datatype must be \"BYTES\" (one UTF-8 string per text)");
-    if (!in.contains("shape") || !in["shape"].is_array() || in["shape"].empty())
-      return bad("inputs[0].shape must be a non-empty array of sizes");
-    // The product of the sizes, checked for overflow: a product wrapped around 2^64 could match
-    // the data by accident.
-    uint64_t elements = 1;
-    bool overflow = false, zero = false;  // a zero size makes the product 0 whatever the rest
-    for (const json& d : in["shape"]) {
-      if (!d.is_number_unsigned()) return bad("inputs[0].shape must hold non-negative integers");
-      zero |= d.get<uint64_t>() == 0;
-      overflow |= __builtin_mul_overflow(elements, d.get<uint64_t>(), &elements);
-    }
-    if (zero) elements = 0;
-    else if (overflow) return bad("inputs[0].shape: the product of its sizes overflows 64 bits");
-    if (!in.contains("data") || !in["data"].is_array()) return bad("inputs[0].data must be an array of strings");
-    if (!FlattenStrings(in["data"], &texts))
-      return bad("inputs[0].data must hold strings only (BYTES as JSON strings), nested at most " +
-                 std::to_string(kMaxDataDepth) + " deep");
-    if (texts.size() != elements) {
-      return bad("inputs[0].data holds " + std::to_string(texts.size()) + " strings but its shape says " +
-                 std::to_string(elements));
-    }
-    if (body.contains("parameters")) {
-      if (!body["parameters"].is_object()) return bad("\"parameters\" must be an object");
-      params = &body["parameters"];
-    } else {
-      params = nullptr;
-    }
-    if (body.contains("outputs")) {
-      if (!body["outputs"].is_array()) return bad("\"outputs\" must be an array");
-      call->want_label = call->want_probability = false;
-      for (const json& o : body["outputs"]) {
-        if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) return bad("each output needs a \"name\"");
-        const std::string n = o["name"];
-        if (n == "label") call->want_label = true;
-        else if (n == "probability") call->want_probability = true;
-        else if (n == "probabilities") call->want_probabilities = true;
-        else return bad("unknown output '" + n + "' (outputs: label, probability, probabilities)");
-      }
-    }
+    StatusOr<OipInferRequest> parsed = ParseOipInfer(req.body());
+    if (!parsed.ok()) return bad(parsed.status().message());
+    call->oip = std::move(parsed).value();
+    request = &call->oip.texts;
   } else {
-    const bool has_text = body.contains("text"), has_texts = body.contains("texts");
-    if (has_text == has_texts) return bad("give either \"text\" (a string) or \"texts\" (an array of strings)");
-    if (has_text) {
-      if (!body["text"].is_string()) return bad("\"text\" must be a string");
-      texts.push_back(body["text"]);
-      call->single = true;
-    } else {
-      if (!body["texts"].is_array()) return bad("\"texts\" must be an array of strings");
-      for (const json& t : body["texts"]) {
-        if (!t.is_string()) return bad("\"texts\" must hold strings only");
-        texts.push_back(t);
-      }
-    }
+    StatusOr<V1TextsRequest> parsed = ParseV1Texts(req.body());
+    if (!parsed.ok()) return bad(parsed.status().message());
+    call->v1 = std::move(parsed).value();
+    request = &call->v1.texts;
   }
-  if (params) {
-    if (params->contains("k")) {
-      const json& k = (*params)["k"];
-      if (!k.is_number_integer() || k.get<int64_t>() < 1 || k.get<int64_t>() > 100000) return bad("\"k\" must be a positive integer");
-      ro.k = int(k.get<int64_t>());
-    }
-    if (params->contains("threshold")) {
-      const json& t = (*params)["threshold"];
-      if (!t.is_number() || t.get<double>() < 0 || t.get<double>() > 1) return bad("\"threshold\" must be a number in [0, 1]");
-      ro.threshold = t.get<float>();
-    }
-  }
-  call->threshold = ro.threshold;
-  if (texts.empty()) return bad("no texts to classify");
+  std::vector<std::string> texts = std::move(request->texts);  // the answer needs only results
+  RequestOptions ro;
+  ro.deadline = deadline;
+  ro.k = request->k;
+  ro.threshold = request->threshold;
   // A request larger than the whole queue could never be accepted: 413, not a 503 to retry.
   const size_t most = std::min(options_.max_texts_per_request, options_.engine.queue_capacity);
   if (texts.size() > most) {
@@ -359,7 +245,7 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
     if (!call->served->registry) return reply(ErrorResponse(http::status::bad_request, call->served->registry_error));
     ro.want_probabilities = true;
   }
-  if (kind == Kind::kInfer && call->want_probabilities) ro.want_probabilities = true;
+  if (kind == Kind::kInfer && call->oip.outputs.probabilities) ro.want_probabilities = true;
 
   call->results.resize(texts.size());
   call->remaining.store(texts.size(), std::memory_order_relaxed);
@@ -391,7 +277,8 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
   }
 }
 
-HttpResponse InferenceService::Finish(Call& call) {
+HttpResponse InferenceService::Finish(const Call& call) {
+  // A request of several texts succeeds or fails as a whole.
   for (const InferenceResult& r : call.results) {
     const StatusCode c = r.status.code();
     if (c == StatusCode::kOverloaded || c == StatusCode::kDeadlineExceeded || c == StatusCode::kCancelled) {
@@ -400,119 +287,28 @@ HttpResponse InferenceService::Finish(Call& call) {
       return res;
     }
   }
-  auto label_name = [](const InferenceResult& r, const LabelScore& l) -> const std::string& {
-    return r.model->labels()[l.label];
-  };
   if (call.kind == Kind::kInfer) {
-    const size_t n = call.results.size();
-    json outputs = json::array();
-    if (call.want_label) {
-      json data = json::array();
-      for (const InferenceResult& r : call.results) data.push_back(r.labels.empty() ? std::string() : label_name(r, r.labels[0]));
-      outputs.push_back({{"name", "label"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", std::move(data)}});
-    }
-    if (call.want_probability) {
-      json data = json::array();
-      for (const InferenceResult& r : call.results) data.push_back(r.labels.empty() ? 0.0f : r.labels[0].prob);
-      outputs.push_back({{"name", "probability"}, {"datatype", "FP32"}, {"shape", {n}}, {"data", std::move(data)}});
-    }
-    if (call.want_probabilities) {
-      const size_t labels = call.served->model->labels().size();
-      json data = json::array();
-      for (const InferenceResult& r : call.results) {
-        for (size_t j = 0; j < labels; ++j) data.push_back(j < r.probabilities.size() ? r.probabilities[j] : 0.0f);
-      }
-      outputs.push_back({{"name", "probabilities"}, {"datatype", "FP32"}, {"shape", {n, labels}}, {"data", std::move(data)}});
-    }
-    json res = {{"model_name", options_.model_name}, {"outputs", std::move(outputs)}};
-    if (!call.id.is_null()) res["id"] = call.id;
-    return Ok(res);
+    return OkBody(WriteOipInferResponse(options_.model_name, call.oip, call.results,
+                                        call.served->model->labels().size()));
   }
-  json items = json::array();
-  for (const InferenceResult& r : call.results) {
-    json item = json::object();
-    if (!r.status.ok()) {
-      item[call.kind == Kind::kRoute ? "components" : "labels"] = json::array();
-      if (call.kind == Kind::kRoute) item["total_memory_mb"] = 0;  // the fields of a routed item
-      item["error"] = r.status.message();
-    } else if (call.kind == Kind::kClassify) {
-      json labels = json::array();
-      for (const LabelScore& l : r.labels) labels.push_back({{"label", label_name(r, l)}, {"prob", l.prob}});
-      item["labels"] = std::move(labels);
-    } else {
-      // The registry of the model that computed this (a reload in between swaps both together,
-      // but a result computed just before a swap may meet the next registry: Route ignores
-      // labels that are not components).
-      const ComponentRegistry& registry = *call.served->registry;
-      RouteResult routed = Route(*r.model, registry, r.probabilities, call.threshold);
-      json comps = json::array();
-      for (const RoutedComponent& c : routed.components) {
-        comps.push_back({{"name", c.component->name}, {"priority", PriorityName(c.component->priority)},
-                         {"confidence", c.confidence}, {"memory_mb", c.component->memory_mb},
-                         {"load_ms", c.component->load_ms}, {"dependency", c.dependency}});
-      }
-      item["components"] = std::move(comps);
-      item["total_memory_mb"] = routed.total_memory_mb;
-    }
-    items.push_back(std::move(item));
-  }
-  if (call.single) return Ok(items[0]);
-  return Ok({{"results", std::move(items)}});
+  if (call.kind == Kind::kClassify) return OkBody(WriteV1Classify(call.v1, call.results));
+  // The registry served with the model current when the request arrived (see WriteV1Route).
+  return OkBody(WriteV1Route(call.v1, call.results, *call.served->registry));
 }
 
 std::string InferenceService::MetricsText() const {
-  const EngineStats st = engine_->Stats();
+  ServiceMetrics m;
+  m.engine = engine_->Stats();
   // Responses the transport wrote itself (malformed or over-limit requests, refused
   // connections) count in the status classes too.
-  const HttpServerStats h = http_stats_ ? http_stats_() : HttpServerStats{};
-  std::string out;
-  auto counter = [&](const char* name, const char* help, uint64_t v) {
-    AppendF(&out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
-  };
-  auto gauge = [&](const char* name, const char* help, uint64_t v) {
-    AppendF(&out, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name, (unsigned long long)v);
-  };
-  auto histogram = [&](const char* name, const char* help, const LatencyHistogram::Snapshot& h) {
-    static const double kBounds[] = {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3,
-                                     10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0, 2.5};
-    AppendF(&out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-    for (double b : kBounds) AppendF(&out, "%s_bucket{le=\"%g\"} %llu\n", name, b, (unsigned long long)h.CountAtMost(uint64_t(b * 1e9)));
-    AppendF(&out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", name, (unsigned long long)h.count, name,
-         double(h.sum_ns) / 1e9, name, (unsigned long long)h.count);
-  };
-  counter("fastintent_engine_submitted_total", "Texts submitted to the inference engine.", st.submitted);
-  AppendF(&out, "# HELP fastintent_engine_answers_total Texts answered by the engine, by outcome.\n"
-       "# TYPE fastintent_engine_answers_total counter\n");
-  AppendF(&out, "fastintent_engine_answers_total{outcome=\"ok\"} %llu\n", (unsigned long long)st.completed);
-  AppendF(&out, "fastintent_engine_answers_total{outcome=\"unclassifiable\"} %llu\n", (unsigned long long)st.failed);
-  AppendF(&out, "fastintent_engine_answers_total{outcome=\"overloaded\"} %llu\n", (unsigned long long)st.rejected);
-  AppendF(&out, "fastintent_engine_answers_total{outcome=\"deadline_exceeded\"} %llu\n", (unsigned long long)st.expired);
-  AppendF(&out, "fastintent_engine_answers_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)st.cancelled);
-  counter("fastintent_engine_batches_total", "Micro-batches taken by engine workers.", st.batches);
-  gauge("fastintent_engine_queue_depth", "Texts waiting in the engine queue.", st.queue_depth);
-  gauge("fastintent_model_version", "1 for the model loaded at start, +1 per successful reload.", st.model_version);
-  AppendF(&out, "# HELP fastintent_model_reloads_total Model reloads, by result.\n# TYPE fastintent_model_reloads_total counter\n"
-       "fastintent_model_reloads_total{result=\"ok\"} %llu\nfastintent_model_reloads_total{result=\"error\"} %llu\n",
-       (unsigned long long)reloads_ok_.load(), (unsigned long long)reloads_failed_.load());
-  histogram("fastintent_engine_queue_wait_seconds", "Time from submission until a worker takes the text.", st.queue_wait);
-  histogram("fastintent_engine_compute_seconds", "Time to featurise and classify one text.", st.compute);
-  histogram("fastintent_engine_latency_seconds", "Time from submission to answer, computed texts.", st.end_to_end);
-  histogram("fastintent_http_request_duration_seconds", "Time from a parsed request to its response being issued.",
-            request_latency_.Read());
-  AppendF(&out, "# HELP fastintent_http_responses_total HTTP responses, by status class.\n"
-       "# TYPE fastintent_http_responses_total counter\n"
-       "fastintent_http_responses_total{class=\"2xx\"} %llu\nfastintent_http_responses_total{class=\"4xx\"} %llu\n"
-       "fastintent_http_responses_total{class=\"5xx\"} %llu\n",
-       (unsigned long long)responses_2xx_.load(), (unsigned long long)(responses_4xx_.load() + h.bad_requests),
-       (unsigned long long)(responses_5xx_.load() + h.connections_refused));
-  if (http_stats_) {
-    counter("fastintent_http_connections_accepted_total", "TCP connections accepted.", h.connections_accepted);
-    counter("fastintent_http_connections_refused_total", "Connections refused over the connection limit.", h.connections_refused);
-    gauge("fastintent_http_connections_open", "Open connections.", h.connections_open);
-    counter("fastintent_http_requests_total", "HTTP requests parsed.", h.requests);
-    counter("fastintent_http_bad_requests_total", "Malformed or over-limit HTTP requests.", h.bad_requests);
-  }
-  return out;
+  if (http_stats_) m.http = http_stats_();
+  m.reloads_ok = reloads_ok_.load(std::memory_order_relaxed);
+  m.reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
+  m.request_latency = request_latency_.Read();
+  m.responses_2xx = responses_2xx_.load(std::memory_order_relaxed);
+  m.responses_4xx = responses_4xx_.load(std::memory_order_relaxed);
+  m.responses_5xx = responses_5xx_.load(std::memory_order_relaxed);
+  return ServiceMetricsText(m);
 }
 
 }  // namespace fastintent::server

@@ -1,7 +1,9 @@
 // InferenceService: the HTTP API of `fastintent serve` (docs/server.md) over an InferenceEngine.
 // Speaks the Open Inference Protocol v2 REST API (health, model metadata/readiness, infer with a
 // BYTES input of texts), convenience /v1/classify and /v1/route, Prometheus /metrics and
-// POST /v2/repository/models/{name}/load (reload the model file without downtime).
+// POST /v2/repository/models/{name}/load (reload the model file without downtime). It routes
+// requests, calls the engine and owns model loading; request bodies are parsed and responses
+// rendered by the socket-free codecs server/oip.h, server/v1_api.h and server/prometheus_text.h.
 //
 // Thread-safety: Handle() may be called concurrently from any number of I/O threads; it never
 // blocks (texts go to the engine, reloads to a background thread) and replies exactly once.
@@ -50,8 +52,10 @@ class InferenceService {
   // worker thread.
   void Handle(HttpRequest&& request, HttpServer::Reply reply);
 
-  // Reloads the model file synchronously: load + verify, then swap. On error the old model keeps
-  // serving and the error is returned.
+  // Reloads the model file synchronously: load + verify (here: the engine does no file I/O), then
+  // swap the model and its component registry together. On error the old model keeps serving and
+  // the error, naming the file, is returned. Every call counts once in /metrics
+  // (fastintent_model_reloads_total, by result), whether it came over HTTP or not.
   Status Reload();
 
   // Answers every queued request (requests arriving meanwhile get 503) and joins the background
@@ -84,7 +88,7 @@ class InferenceService {
   void HandleTexts(Kind kind, const HttpRequest& req, const HttpServer::Reply& reply);
   void HandleLoad(const HttpServer::Reply& reply);
   HttpResponse ModelMetadata() const;
-  HttpResponse Finish(Call& call);
+  HttpResponse Finish(const Call& call);
 
   ServiceOptions options_;
   std::unique_ptr<InferenceEngine> engine_;
@@ -95,6 +99,7 @@ class InferenceService {
   std::thread reload_thread_;  // guarded by reload_mu_
   bool reloading_ = false;     // guarded by reload_mu_
   bool shut_down_ = false;     // guarded by reload_mu_
+  // The only count of reloads (the engine swaps models and counts none): every Reload() call.
   std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
 
   std::function<HttpServerStats()> http_stats_;

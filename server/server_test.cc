@@ -485,6 +485,50 @@ TEST_F(ServerTest, ReloadWithoutDowntimeAndBadFilesKeepTheOldModel) {
   EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 1"), std::string::npos);
 }
 
+// The service owns reloading (the engine only swaps models in): a missing or corrupt file leaves
+// the model and its version as they were, and every outcome is counted once, in /metrics.
+TEST(ServerReloadTest, BadFilesKeepTheOldModelAndEveryOutcomeIsCounted) {
+  const std::string path = TempPath("service_reload");
+  ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path, fastintent::testing::kTinyComponents).ok());
+  ServiceOptions so;
+  so.model_path = path;
+  auto created = InferenceService::Create(so);
+  ASSERT_TRUE(created.ok()) << created.status().message();
+  InferenceService& service = **created;
+  auto label_of = [&](const std::string& text) {
+    InferenceResult r = service.engine().Submit(text).get();
+    return r.labels.empty() ? std::string() : r.model->labels()[r.labels[0].label];
+  };
+  {
+    std::string bytes = SerializeModel(TinyModel({"w2", "m2", "a2"}));
+    bytes[bytes.size() / 2] ^= 0x5a;
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  }
+  Status s = service.Reload();
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  std::remove(path.c_str());
+  s = service.Reload();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  EXPECT_EQ(service.engine().model_version(), 1u);
+  EXPECT_EQ(label_of("rain forecast"), "weather");
+
+  ASSERT_TRUE(SaveModel(TinyModel({"w2", "m2", "a2"}), path).ok());
+  ASSERT_TRUE(service.Reload().ok());
+  EXPECT_EQ(service.engine().model_version(), 2u);
+  EXPECT_EQ(label_of("rain forecast"), "w2");
+  const std::string metrics = service.MetricsText();
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_version 2\n"), std::string::npos) << metrics;
+  service.Shutdown();
+  std::remove(path.c_str());
+}
+
 TEST_F(ServerTest, ConcurrentKeepAliveClientsAndMetrics) {
   Start();
   constexpr int kClients = 4, kRequests = 50;

@@ -14,9 +14,11 @@
 //   kCancelled          its CancelToken was cancelled before a worker reached it, or
 //                       Shutdown(kCancelQueued) dropped it (never computed).
 //
-// Hot swap: Reload()/Swap() replace the model atomically. A batch is computed entirely on the
-// model that was current when the worker took it, and each Result holds a reference to the model
-// that computed it (so label indices stay meaningful after a swap).
+// Hot swap: Swap() replaces the model atomically. A batch is computed entirely on the model that
+// was current when the worker took it, and each Result holds a reference to the model that
+// computed it (so label indices stay meaningful after a swap). The engine accepts models only and
+// does no file I/O: reading and verifying a model file, and counting failed reloads, belong to
+// whoever owns the file (for `serve`, server::InferenceService).
 //
 // Thread-safety: every public member may be called concurrently from any thread. Callbacks
 // run on a worker thread (or, for requests answered at submission, on the submitting thread)
@@ -93,8 +95,7 @@ struct EngineStats {
   uint64_t cancelled = 0;   // answered kCancelled
   uint64_t batches = 0;     // micro-batches taken by workers (TryComputeInline counts as one)
   uint64_t queue_depth = 0; // requests waiting right now
-  uint64_t model_version = 0;
-  uint64_t reloads_failed = 0;
+  uint64_t model_version = 0;  // 1 for the first model, +1 per Swap
   LatencyHistogram::Snapshot queue_wait;  // submit -> taken by a worker
   LatencyHistogram::Snapshot compute;     // per request
   LatencyHistogram::Snapshot end_to_end;  // submit -> answer handed over (computed requests)
@@ -130,10 +131,8 @@ class InferenceEngine {
   // (allocated on its first call and after a model swap; it keeps no model alive).
   std::optional<InferenceResult> TryComputeInline(const std::string& text, const RequestOptions& options);
 
-  // Loads and verifies `path`, then swaps it in; on error the current model keeps serving and
-  // the error (naming the file) is returned.
-  Status Reload(const std::string& path);
-  // Swaps in an already loaded model (must not be null).
+  // Swaps in an already loaded (and verified) model, which must not be null; requests taken by a
+  // worker from now on are computed on it.
   void Swap(std::shared_ptr<const Model> model);
   std::shared_ptr<const Model> model() const;
   uint64_t model_version() const { return version_.load(std::memory_order_acquire); }
@@ -179,7 +178,6 @@ class InferenceEngine {
   mutable std::mutex model_mu_;
   std::shared_ptr<const Model> model_;  // guarded by model_mu_
   std::atomic<uint64_t> version_{1};
-  std::atomic<uint64_t> reloads_failed_{0};
 
   std::mutex mu_;
   std::condition_variable work_cv_;   // idle workers wait for a request

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "fastintent/model_io.h"
-
 namespace fastintent {
 namespace {
 
@@ -216,16 +214,6 @@ void InferenceEngine::WorkerLoop(int index) {
   }
 }
 
-Status InferenceEngine::Reload(const std::string& path) {
-  auto loaded = LoadModel(path);
-  if (!loaded.ok()) {
-    reloads_failed_.fetch_add(1, std::memory_order_relaxed);
-    return loaded.status();
-  }
-  Swap(std::move(loaded).value());
-  return Status::Ok();
-}
-
 void InferenceEngine::Swap(std::shared_ptr<const Model> model) {
   std::shared_ptr<const Model> old;
   {
@@ -277,7 +265,6 @@ EngineStats InferenceEngine::Stats() const {
   }
   s.queue_depth = queue_depth_.load(std::memory_order_relaxed);
   s.model_version = version_.load(std::memory_order_acquire);
-  s.reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
   return s;
 }
 

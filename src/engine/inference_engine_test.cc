@@ -6,14 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "testing/tiny_model.h"
-#include "fastintent/model_io.h"
 
 namespace fastintent {
 namespace {
@@ -300,27 +297,11 @@ TEST(EngineTest, ShutdownCanCancelQueuedRequests) {
   for (auto& f : fs) EXPECT_EQ(f.get().status.code(), StatusCode::kCancelled);
 }
 
-std::string TempPath(const char* name) {
-  return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid()) + ".fim";
-}
-
-TEST(EngineTest, HotSwapKeepsServingAndRejectsBadFiles) {
-  const std::string good = TempPath("engine_swap_b");
-  ASSERT_TRUE(SaveModel(*ModelB(), good).ok());
-  const std::string bad = TempPath("engine_swap_bad");
-  {
-    std::string bytes = SerializeModel(*ModelB());
-    bytes[bytes.size() / 2] ^= 0x5a;
-    FILE* f = std::fopen(bad.c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    std::fwrite(bytes.data(), 1, bytes.size(), f);
-    std::fclose(f);
-  }
+// Swaps while submitters run: every answer is computed wholly on one model (the one it names),
+// versions count the swaps, and the model swapped in last serves once the swaps are over.
+TEST(EngineTest, HotSwapKeepsServing) {
   EngineOptions eo = Workers(2, 4);
   InferenceEngine engine(ModelA(), eo);
-
-  // Submitters run throughout the swaps; every answer must be consistent with the model that
-  // computed it.
   std::atomic<bool> stop{false};
   std::atomic<int> bad_answers{0}, answers{0};
   std::vector<std::thread> submitters;
@@ -332,36 +313,35 @@ TEST(EngineTest, HotSwapKeepsServingAndRejectsBadFiles) {
           bad_answers.fetch_add(1);
           continue;
         }
-        const std::string l = LabelOf(r);
-        const bool want_b = r.model == ModelB() || r.model->labels()[0] == "a2";
-        if (l != (want_b ? "w2" : "weather")) bad_answers.fetch_add(1);
+        const std::string want = r.model == ModelB() ? "w2" : r.model == ModelA() ? "weather" : "?";
+        if (LabelOf(r) != want) bad_answers.fetch_add(1);
         answers.fetch_add(1);
       }
     });
   }
-  Status s = engine.Reload(bad);
-  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
-  EXPECT_NE(s.message().find(bad), std::string::npos) << s.message();
-  EXPECT_EQ(engine.model_version(), 1u);
-  EXPECT_EQ(engine.model(), ModelA());
-  EXPECT_EQ(engine.Reload(TempPath("does_not_exist")).code(), StatusCode::kNotFound);
-
-  ASSERT_TRUE(engine.Reload(good).ok());
+  // Let some answers come from the first model before each swap.
+  auto await_answers = [&](int n) {
+    for (int i = 0; i < 10000 && answers.load() < n; ++i) std::this_thread::sleep_for(1ms);
+  };
+  await_answers(10);
+  engine.Swap(ModelB());
   EXPECT_EQ(engine.model_version(), 2u);
+  EXPECT_EQ(engine.model(), ModelB());
+  await_answers(20);
   engine.Swap(ModelA());
   EXPECT_EQ(engine.model_version(), 3u);
-  ASSERT_TRUE(engine.Reload(good).ok());
+  await_answers(30);
+  engine.Swap(ModelB());
   std::this_thread::sleep_for(20ms);
   stop.store(true);
   for (auto& t : submitters) t.join();
   EXPECT_EQ(bad_answers.load(), 0);
-  EXPECT_GT(answers.load(), 0);
+  EXPECT_GE(answers.load(), 30);
   InferenceResult r = engine.Submit("umbrella snow").get();
   EXPECT_EQ(LabelOf(r), "w2");
+  EXPECT_EQ(r.model, ModelB());
   EXPECT_EQ(r.model_version, 4u);
-  EXPECT_EQ(engine.Stats().reloads_failed, 2u);
-  std::remove(good.c_str());
-  std::remove(bad.c_str());
+  EXPECT_EQ(engine.Stats().model_version, 4u);
 }
 
 TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
