@@ -95,8 +95,9 @@ extern "C" {
 #define FI_API_VERSION ((FI_API_VERSION_MAJOR << 16) | FI_API_VERSION_MINOR)
 /* Whether a library reporting fi_api_version() == v can serve a program built with this
  * header: same major, minor at least this header's. */
-#define FI_API_VERSION_COMPATIBLE(v) \
-  (((v) >> 16) == FI_API_VERSION_MAJOR && ((v)&0xFFFFu) >= FI_API_VERSION_MINOR)
+#define FI_API_VERSION_COMPATIBLE(v)          \
+  ((long)((v) >> 16) == FI_API_VERSION_MAJOR && \
+   (long)((v)&0xFFFF) >= FI_API_VERSION_MINOR)
 
 /* The loaded library's API version, (major << 16) | minor. */
 FI_EXPORT uint32_t fi_api_version(void);
@@ -226,8 +227,9 @@ FI_EXPORT fi_error* fi_model_probabilities(const fi_model* model, const char* te
  * out strings): text i is data[offsets[i] .. offsets[i + 1]); offsets must not decrease.
  * A text that cannot be classified does not fail the batch: its code (an fi_code) goes to
  * codes[i] and its outputs are empty (zeros). When `codes` is NULL the batch is all or
- * nothing instead: the first such text fails the call with its error (naming the index). The
- * texts are computed in order on the calling thread. */
+ * nothing instead: the first such text fails the call with its error (naming the index), and
+ * the rows before it may have been written (the one exception to "out-parameters untouched").
+ * The texts are computed in order on the calling thread. */
 
 /* Classifies `count` texts at once. Text i's labels go to out[i * k .. i * k + label_counts[i])
  * (a fixed stride of k entries, so out holds count * k entries: *out_count is set to count * k
