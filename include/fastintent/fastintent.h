@@ -375,7 +375,8 @@ FI_EXPORT fi_error* fi_engine_create(const fi_model* model, const fi_engine_opti
  * will be called exactly once. An error means refused, and then `done` is never called:
  * FI_OVERLOADED (queue full: retry later), FI_SHUT_DOWN, FI_INVALID_ARGUMENT (NULL done,
  * bad options, a text over FI_MAX_TEXT_BYTES), FI_NOT_FOUND (FI_OUTPUT_ROUTE with a model
- * that has no component registry). options may be NULL (defaults). Thread-safe. */
+ * that has no component registry), FI_DEADLINE_EXCEEDED (a timeout so short that it passed
+ * before the request was queued). options may be NULL (defaults). Thread-safe. */
 FI_EXPORT fi_error* fi_engine_submit(fi_engine* engine, const char* text, size_t text_len,
                                      const fi_request_options* options, fi_completion_fn done,
                                      void* user_data);

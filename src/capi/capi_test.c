@@ -856,11 +856,11 @@ static void TestEngineRefusals(void) {
   fi_cancel_token_free(token);
   EXPECT_ERROR(fi_cancel_token_create(NULL), FI_INVALID_ARGUMENT, NULL);
   fi_request_options_init(&r);
-  r.timeout_us = 1;
+  r.timeout_us = 1000;
   EXPECT_OK(fi_engine_submit(e, "music", 5, &r, OnCount, &w));
   EXPECT_OK(fi_engine_submit(e, "music", 5, NULL, OnCount, &w));
   EXPECT_ERROR(fi_engine_submit(e, "music", 5, NULL, OnCount, &w), FI_OVERLOADED, "full");
-  SleepMs(2); /* the timeout passes while queued */
+  SleepMs(20); /* the timeout passes while queued */
   GateRelease(&gate);
   CHECK(WaitFor(&w, 3));
   CHECK(w.ok == 1 && w.codes[FI_CANCELLED] == 1 && w.codes[FI_DEADLINE_EXCEEDED] == 1);
