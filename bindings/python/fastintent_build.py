@@ -62,20 +62,17 @@ def cdef_from_header(text: str) -> str:
 QUEUE_DECLS = r"""
 typedef struct fipy_queue fipy_queue;
 typedef struct fipy_request fipy_request;
-/* What fipy_take hands back for each finished request. */
-typedef struct fipy_item {
-  uint64_t id;
-  fipy_request* request;  /* free with fipy_request_free once handled */
-  fi_result* result;      /* owned by the receiver (fi_result_free) */
-  fi_error* error;        /* owned by the receiver (fi_error_free) */
-  uint64_t model_version;
-  uint32_t label_count;   /* labels in result */
-  uint32_t label0;        /* the best one, when label_count > 0 */
-  float prob0;
-} fipy_item;
 fipy_queue* fipy_queue_new(uint64_t key);
 void fipy_queue_release(fipy_queue* queue);
-size_t fipy_take(fipy_queue* queue, fipy_item* out, size_t cap);
+/* Takes up to `cap` finished requests, oldest first, into parallel arrays (cheap for Python to
+ * unpack): their ids, the requests themselves (free them with fipy_free_requests once handled:
+ * that frees their results and errors too), their error codes (0: a result), the index and
+ * probability of their best label (UINT32_MAX / 0 when none) and their model versions. */
+size_t fipy_take(fipy_queue* queue, size_t cap, uint64_t* ids, fipy_request** requests,
+                 int32_t* codes, uint32_t* label0, float* prob0, uint64_t* versions);
+fi_result* fipy_request_result(const fipy_request* request);
+fi_error* fipy_request_error(const fipy_request* request);
+void fipy_free_requests(fipy_request** requests, size_t count);
 /* Submits with the queue's callback: NULL and *request set when accepted; an error when
  * refused; NULL with *request NULL when out of memory. */
 fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
@@ -83,6 +80,14 @@ fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const c
                       fipy_request** request);
 void fipy_request_cancel(fipy_request* request);
 void fipy_request_free(fipy_request* request);
+/* fi_model_classify for Python's predict, without out-parameters to read back: the label
+ * count, or -1 on error (then fipy_take_error() returns it). */
+int64_t fipy_classify(const fi_model* model, const char* text, size_t text_len, int32_t k,
+                      float threshold, fi_label_score* out, size_t out_cap);
+/* k = 1: 2 * label + prob (exact in a double), -1 when rejected, -2 on error. */
+double fipy_classify1(const fi_model* model, const char* text, size_t text_len, float threshold);
+/* The calling thread's last fipy_classify* error (its owner now), or NULL. */
+fi_error* fipy_take_error(void);
 extern "Python" void fipy_wakeup(uint64_t key);
 """
 
@@ -186,30 +191,38 @@ static void fipy_done(void* user_data, fi_result* result, fi_error* error) {
   if (wake) fipy_wakeup(key);
 }
 
-size_t fipy_take(fipy_queue* q, fipy_item* out, size_t cap) {
-  size_t n = 0;
+size_t fipy_take(fipy_queue* q, size_t cap, uint64_t* ids, fipy_request** requests,
+                 int32_t* codes, uint32_t* label0, float* prob0, uint64_t* versions) {
+  size_t n = 0, i;
+  fipy_request* r;
   pthread_mutex_lock(&q->mu);
   while (n < cap && q->head != NULL) {
-    fipy_request* r = q->head;
-    const fi_label_score* labels = NULL;
-    q->head = r->next;
-    if (q->head == NULL) q->tail = NULL;
-    out[n].id = r->id;
-    out[n].request = r;
-    out[n].result = r->result;
-    out[n].error = r->error;
-    r->result = NULL;
-    r->error = NULL;
-    out[n].model_version = fi_result_model_version(out[n].result);
-    out[n].label_count = (uint32_t)fi_result_labels(out[n].result, &labels);
-    out[n].label0 = labels ? labels[0].label : 0;
-    out[n].prob0 = labels ? labels[0].prob : 0.0f;
-    ++n;
+    requests[n++] = q->head;
+    q->head = q->head->next;
   }
-  /* Emptied: the next push must wake the loop again. */
-  if (q->head == NULL) q->wakeup_pending = 0;
+  if (q->head == NULL) {
+    q->tail = NULL;
+    q->wakeup_pending = 0; /* emptied: the next push must wake the loop again */
+  }
   pthread_mutex_unlock(&q->mu);
+  for (i = 0; i < n; ++i) {
+    const fi_label_score* labels = NULL;
+    r = requests[i];
+    ids[i] = r->id;
+    codes[i] = fi_error_code(r->error);
+    label0[i] = fi_result_labels(r->result, &labels) ? labels[0].label : UINT32_MAX;
+    prob0[i] = labels ? labels[0].prob : 0.0f;
+    versions[i] = fi_result_model_version(r->result);
+  }
   return n;
+}
+
+fi_result* fipy_request_result(const fipy_request* r) { return r->result; }
+fi_error* fipy_request_error(const fipy_request* r) { return r->error; }
+
+void fipy_free_requests(fipy_request** requests, size_t count) {
+  size_t i;
+  for (i = 0; i < count; ++i) fipy_request_free(requests[i]);
 }
 
 fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
@@ -242,6 +255,38 @@ fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const c
   return NULL;
 }
 
+static _Thread_local fi_error* t_error = NULL;
+
+fi_error* fipy_take_error(void) {
+  fi_error* e = t_error;
+  t_error = NULL;
+  return e;
+}
+
+int64_t fipy_classify(const fi_model* model, const char* text, size_t text_len, int32_t k,
+                      float threshold, fi_label_score* out, size_t out_cap) {
+  size_t n = 0;
+  fi_error* e = fi_model_classify(model, text, text_len, k, threshold, out, out_cap, &n);
+  if (e) {
+    fi_error_free(t_error);
+    t_error = e;
+    return -1;
+  }
+  return (int64_t)n;
+}
+
+double fipy_classify1(const fi_model* model, const char* text, size_t text_len, float threshold) {
+  fi_label_score top;
+  size_t n = 0;
+  fi_error* e = fi_model_classify(model, text, text_len, 1, threshold, &top, 1, &n);
+  if (e) {
+    fi_error_free(t_error);
+    t_error = e;
+    return -2.0;
+  }
+  return n ? 2.0 * (double)top.label + (double)top.prob : -1.0;
+}
+
 void fipy_request_cancel(fipy_request* r) {
   if (r) fi_cancel_token_cancel(r->token);
 }
@@ -261,7 +306,7 @@ ffibuilder.set_source(
     libraries=["fastintent"],
     # libfastintent.so.1 sits beside the extension in the installed package.
     extra_link_args=["-Wl,-rpath,$ORIGIN"],
-    extra_compile_args=["-std=c99", "-O2", "-Wall"],
+    extra_compile_args=["-std=c11", "-O2", "-Wall"],
 )
 
 if __name__ == "__main__":

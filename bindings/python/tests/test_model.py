@@ -77,6 +77,8 @@ def test_errors(model: fastintent.Model, plain: fastintent.Model, models_dir, tm
     with pytest.raises(fastintent.InvalidArgumentError, match="empty text") as e:
         model.predict("")
     assert e.value.code == 1 and isinstance(e.value, ValueError)
+    with pytest.raises(fastintent.InvalidArgumentError, match="empty text"):
+        model.predict(b"", k=2)
     with pytest.raises(fastintent.InvalidArgumentError, match="no known"):
         model.predict("\u2603\u2603 \u2603")
     with pytest.raises(fastintent.InvalidArgumentError, match="too long"):

@@ -18,7 +18,11 @@ from ._errors import FastIntentError, error_from
 from ._model import Label, Model, Route, Text, check_k, components_from, labels_of, text_bytes, threshold_arg
 from ._native import ffi, lib
 
-_PREDICT_TOP1 = 0  # k == 1: the answer comes in the fipy_item itself
+_new_tuple = tuple.__new__
+_get_running_loop = asyncio.get_running_loop
+_LABELS = lib.FI_OUTPUT_LABELS
+_ROUTE_OUTPUT = lib.FI_OUTPUT_ROUTE
+_PREDICT_TOP1 = 0  # k == 1: fipy_take hands over the answer itself
 _PREDICT = 1
 _ROUTE = 2
 
@@ -55,7 +59,7 @@ class _EngineFuture(asyncio.Future):
 class _LoopQueue:
     """The completion queue of one engine for one event loop (used on the loop's thread)."""
 
-    _DRAIN = 256  # items taken per fipy_take call
+    _DRAIN = 512  # requests taken per fipy_take call
 
     def __init__(self, engine: "Engine", loop: asyncio.AbstractEventLoop) -> None:
         self.engine = engine
@@ -65,7 +69,13 @@ class _LoopQueue:
         if self.queue == ffi.NULL:
             raise MemoryError("fastintent: no memory for a completion queue")
         self.pending: Dict[int, _EngineFuture] = {}
-        self.items = ffi.new("fipy_item[]", self._DRAIN)
+        n = self._DRAIN
+        self.ids = ffi.new("uint64_t[]", n)
+        self.requests = ffi.new("fipy_request*[]", n)
+        self.codes = ffi.new("int32_t[]", n)
+        self.label0 = ffi.new("uint32_t[]", n)
+        self.prob0 = ffi.new("float[]", n)
+        self.versions = ffi.new("uint64_t[]", n)
         self.request_out = ffi.new("fipy_request**")
         self.closed = False
         _queues[self.key] = self
@@ -74,33 +84,40 @@ class _LoopQueue:
         """Resolves the futures of every finished request (on the loop's thread)."""
         if self.closed:
             return
-        items, pending, engine = self.items, self.pending, self.engine
+        pending, engine, requests, unpack = self.pending, self.engine, self.requests, ffi.unpack
         while True:
-            n = lib.fipy_take(self.queue, items, self._DRAIN)
-            for i in range(n):
-                it = items[i]
-                fut = pending.pop(it.id, None)
-                try:
+            n = lib.fipy_take(self.queue, self._DRAIN, self.ids, requests, self.codes,
+                              self.label0, self.prob0, self.versions)
+            if n == 0:
+                return
+            try:
+                ids, codes = unpack(self.ids, n), unpack(self.codes, n)
+                label0, prob0 = unpack(self.label0, n), unpack(self.prob0, n)
+                versions = unpack(self.versions, n)
+                names, names_version = engine._labels_by_version.get(1), 1
+                for i in range(n):
+                    fut = pending.pop(ids[i], None)
                     if fut is None or fut.done():
                         continue  # cancelled meanwhile
                     fut._fi_request = None
-                    if it.error != ffi.NULL:
-                        err, it.error = it.error, ffi.NULL
-                        fut.set_exception(error_from(err))
-                    elif fut._fi_kind == _PREDICT_TOP1:
-                        if it.label_count:
-                            fut.set_result([Label(engine._labels(it.model_version, it.result)[it.label0],
-                                                  it.prob0)])
-                        else:
+                    if codes[i]:
+                        fut.set_exception(error_from(lib.fipy_request_error(requests[i]), free=False))
+                        continue
+                    kind = fut._fi_kind
+                    if kind == _PREDICT_TOP1:
+                        if label0[i] == 0xFFFFFFFF:
                             fut.set_result([])
-                    elif fut._fi_kind == _PREDICT:
-                        fut.set_result(engine._decode_labels(it.model_version, it.result))
+                            continue
+                        if versions[i] != names_version or names is None:
+                            names_version = versions[i]
+                            names = engine._labels(names_version, lib.fipy_request_result(requests[i]))
+                        fut.set_result([_new_tuple(Label, (names[label0[i]], prob0[i]))])
+                    elif kind == _PREDICT:
+                        fut.set_result(engine._decode_labels(versions[i], lib.fipy_request_result(requests[i])))
                     else:
-                        fut.set_result(engine._decode_route(it.result))
-                finally:
-                    lib.fi_result_free(it.result)
-                    lib.fi_error_free(it.error)
-                    lib.fipy_request_free(it.request)
+                        fut.set_result(engine._decode_route(lib.fipy_request_result(requests[i])))
+            finally:
+                lib.fipy_free_requests(requests, n)
             if n < self._DRAIN:
                 return
 
@@ -178,24 +195,27 @@ class Engine:
         (nothing to classify), DeadlineExceededError (not computed within `timeout` seconds),
         CancelledError (engine closed with cancel_queued=True).
         """
-        k = check_k(k)
-        return self._submit(text, k, threshold, lib.FI_OUTPUT_LABELS, timeout,
+        if type(k) is not int or k < 1:
+            k = check_k(k)
+        return self._submit(text, k, threshold, _LABELS, timeout,
                             _PREDICT_TOP1 if k == 1 else _PREDICT)
 
     def route(self, text: Text, threshold: Optional[float] = None,
               *, timeout: Optional[float] = None) -> "asyncio.Future[Route]":
         """A future of the components `text` needs (as Model.route). NotFoundError at once when
         the engine's model has no component registry."""
-        return self._submit(text, 1, threshold, lib.FI_OUTPUT_ROUTE, timeout, _ROUTE)
+        return self._submit(text, 1, threshold, _ROUTE_OUTPUT, timeout, _ROUTE)
 
     def _submit(self, text: Text, k: int, threshold: Optional[float], outputs: int,
                 timeout: Optional[float], kind: int) -> asyncio.Future:
-        b = text_bytes(text)
-        loop = asyncio.get_running_loop()
+        b = text.encode("utf-8", "surrogatepass") if type(text) is str else text_bytes(text)
+        loop = _get_running_loop()
         q = self._loop_queues.get(loop)
         if q is None:
             q = self._bind(loop)
-        opts = self._request_options(k, threshold_arg(threshold), outputs, timeout)
+        opts = self._options.get((k, threshold, outputs)) if timeout is None else None
+        if opts is None:
+            opts = self._request_options(k, threshold, outputs, timeout)
         rid = next(self._ids)
         ptr = self._ptr
         if ptr is None:
@@ -221,20 +241,20 @@ class Engine:
                 q = self._loop_queues[loop] = _LoopQueue(self, loop)
             return q
 
-    def _request_options(self, k: int, threshold: float, outputs: int,
+    def _request_options(self, k: int, threshold: Optional[float], outputs: int,
                          timeout: Optional[float]) -> Any:
-        key = (k, threshold, outputs)
-        o = self._options.get(key) if timeout is None else None
-        if o is None:
-            o = ffi.new("fi_request_options*")
-            lib.fi_request_options_init(o)
-            o.k, o.threshold, o.outputs = k, threshold, outputs
-            if timeout is not None:
-                if timeout <= 0:
-                    raise ValueError(f"timeout must be positive, not {timeout}")
-                o.timeout_us = max(1, int(timeout * 1e6))
-            elif len(self._options) < 64:
-                self._options[key] = o
+        """The C request options (cached per (k, threshold, outputs) when there is no timeout)."""
+        o = ffi.new("fi_request_options*")
+        lib.fi_request_options_init(o)
+        o.k, o.threshold, o.outputs = min(k, 0x7FFFFFFF), threshold_arg(threshold), outputs
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+            if not timeout > 0:
+                raise ValueError(f"timeout must be positive, not {timeout}")
+            o.timeout_us = max(1, min(int(timeout * 1e6), (1 << 63) - 1))
+        elif len(self._options) < 64:
+            self._options[(k, threshold, outputs)] = o
         return o
 
     # ------------------------------------------------------------------ results

@@ -89,13 +89,14 @@ _BY_CODE: Dict[int, Type[FastIntentError]] = {
 }
 
 
-def error_from(err) -> FastIntentError:  # err: fi_error* (not NULL); freed here
-    """The exception for a C error object, which it frees."""
+def error_from(err, free: bool = True) -> FastIntentError:  # err: fi_error*, not NULL
+    """The exception for a C error object, which it frees unless told not to."""
     try:
         code = int(lib.fi_error_code(err))
         message = ffi.string(lib.fi_error_message(err)).decode("utf-8", "replace")
     finally:
-        lib.fi_error_free(err)
+        if free:
+            lib.fi_error_free(err)
     cls = _BY_CODE.get(code)
     return cls(message) if cls is not None else FastIntentError(message, code)
 
