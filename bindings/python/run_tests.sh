@@ -37,5 +37,5 @@ run=$work/run
 rm -rf "$run"
 mkdir -p "$run"
 cd "$run"
-FASTINTENT_TEST_MODELS=$models_dir FASTINTENT_SOURCE_DIR=$repo \
+FASTINTENT_TEST_MODELS=$models_dir FASTINTENT_SOURCE_DIR=$here/src \
   exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/tests" "${@:4}"

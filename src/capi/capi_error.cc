@@ -51,7 +51,8 @@ CachedSession& ThreadSession(const std::shared_ptr<const ModelBox>& box) {
   // unique_ptrs, so that the returned reference stays valid while entries move.
   thread_local std::vector<std::unique_ptr<CachedSession>> cache;
   const uint64_t id = box->model->id();
-  if (cache.size() > 1) {  // drop the sessions of freed models (a thread of one model skips this)
+  // Drop the sessions of freed models (a thread serving one live model skips this).
+  if (cache.size() > 1 || (cache.size() == 1 && cache.front()->model_id != id)) {
     for (auto it = cache.begin(); it != cache.end();) {
       if ((*it)->model_id != id && (*it)->alive.expired()) {
         it = cache.erase(it);

@@ -132,7 +132,9 @@ def test_timeout(model: fastintent.Model) -> None:
 def test_close_cancel_queued(model: fastintent.Model) -> None:
     async def main() -> None:
         engine = fastintent.Engine(model, workers=1, max_batch=1)
-        futures = [engine.predict(MUSIC) for _ in range(5000)]
+        # The worker is busy with a 1 MiB text while the rest queue up behind it.
+        futures = [engine.predict("music " * (fastintent.MAX_TEXT_BYTES // 6))]
+        futures += [engine.predict(MUSIC) for _ in range(4999)]
         engine.close(cancel_queued=True)
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         cancelled = [o for o in outcomes if isinstance(o, fastintent.CancelledError)]

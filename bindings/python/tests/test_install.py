@@ -11,7 +11,7 @@ import fastintent
 
 def test_imported_from_the_installed_package() -> None:
     here = pathlib.Path(fastintent.__file__).resolve().parent
-    source = os.environ.get("FASTINTENT_SOURCE_DIR")
+    source = os.environ.get("FASTINTENT_SOURCE_DIR")  # the package's sources (bindings/python/src)
     assert "site-packages" in here.parts
     if source:
         assert not str(here).startswith(str(pathlib.Path(source).resolve()))

@@ -10,8 +10,10 @@ by then. No executor, no thread per request, and one loop wake-up per burst of c
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import threading
+import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 from ._errors import FastIntentError, error_from
@@ -180,8 +182,9 @@ class Engine:
         self._lock = threading.Lock()
         self._loop_queues: Dict[asyncio.AbstractEventLoop, _LoopQueue] = {}
         self._labels_by_version: Dict[int, Tuple[str, ...]] = {1: model.labels}
-        self._options: Dict[Tuple[int, float, int], Any] = {}
+        self._options: Dict[Tuple[int, Optional[float], int], Any] = {}
         self._ids = itertools.count(1)
+        _live.add(self)
 
     # ------------------------------------------------------------------ requests
 
@@ -378,6 +381,20 @@ class Engine:
     def __repr__(self) -> str:
         state = "closed" if self._ptr is None else f"model version {self.model_version}"
         return f"<fastintent.Engine {state}>"
+
+
+# Engines still open at interpreter exit are closed first: their workers must not call into
+# an interpreter that is being torn down.
+_live: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for engine in list(_live):
+        try:
+            engine.close()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
 
 
 def _closed() -> FastIntentError:
