@@ -8,8 +8,9 @@
   engine (asyncio)       await engine.predict(text), IN_FLIGHT awaits at once, completed from the
                          engine's callback through loop.call_soon_threadsafe
 
-Usage: bench_async.py MODEL TEXTS.jsonl [--in-flight 10000] [--requests 50000] [--workers 1]
-Prints a Markdown table (predictions/s, microseconds per prediction, ratio to the baseline).
+Usage: bench_async.py MODEL TEXTS.jsonl [--in-flight 10000] [--requests 50000] [--workers 2]
+Prints a Markdown table: predictions/s, microseconds per prediction, and the ratio to the
+baseline as measured here and to the 5,833 predictions/s the original system reported.
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ import time
 from typing import Callable, List
 
 import fastintent
+
+
+# The original system's figure for its pattern (a thread pool around a blocking call).
+CLAIMED = 5833.0
 
 
 def load_texts(path: str) -> List[str]:
@@ -62,7 +67,9 @@ def main() -> int:
     ap.add_argument("--in-flight", type=int, default=10000)
     ap.add_argument("--requests", type=int, default=50000)
     ap.add_argument("--executor-requests", type=int, default=20000)
-    ap.add_argument("--workers", type=int, default=1, help="engine worker threads")
+    ap.add_argument("--workers", type=int, default=2, help="engine worker threads")
+    ap.add_argument("--max-wait-us", type=int, default=200,
+                    help="the second engine row's max_wait_us (a worker waits to fill a batch)")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
@@ -99,24 +106,25 @@ def main() -> int:
     rows.append((f"baseline: `await loop.run_in_executor(None, model.predict, text)`, "
                  f"{args.in_flight:,} in flight", baseline))
 
-    def engine() -> int:
-        async def run() -> int:
-            async with fastintent.Engine(model, workers=args.workers,
-                                         queue_capacity=max(65536, args.in_flight)) as e:
-                return await gather_in_flight(e.predict, many, args.in_flight)
-        return asyncio.run(run())
-    rows.append((f"`await engine.predict(text)` ({args.workers} worker"
-                 f"{'s' if args.workers > 1 else ''}), {args.in_flight:,} in flight",
-                 timed(engine, args.repeats)))
+    for wait in (0, args.max_wait_us):
+        def engine() -> int:
+            async def run() -> int:
+                async with fastintent.Engine(model, workers=args.workers, max_wait_us=wait,
+                                             queue_capacity=max(65536, args.in_flight)) as e:
+                    return await gather_in_flight(e.predict, many, args.in_flight)
+            return asyncio.run(run())
+        rows.append((f"`await engine.predict(text)`, {args.in_flight:,} in flight "
+                     f"(workers {args.workers}, max_wait_us {wait})", timed(engine, args.repeats)))
 
     print(f"model {os.path.basename(args.model)} ({len(model.labels)} labels, {model.precision}); "
           f"{len(texts):,} texts from {os.path.basename(args.texts)}; best of {args.repeats}; "
           f"Python {sys.version.split()[0]}; {fastintent.LIBRARY_VERSION}; load {os.getloadavg()[0]:.1f}")
     print()
-    print("| pattern | predictions/s | us/prediction | vs baseline |")
-    print("|---|---:|---:|---:|")
+    print("| pattern | predictions/s | us/prediction | vs baseline measured | vs 5,833/s claimed |")
+    print("|---|---:|---:|---:|---:|")
     for name, rate in rows:
-        print(f"| {name} | {rate:,.0f} | {1e6 / rate:.2f} | {rate / baseline:.1f}x |")
+        print(f"| {name} | {rate:,.0f} | {1e6 / rate:.2f} | {rate / baseline:.1f}x | "
+              f"{rate / CLAIMED:.1f}x |")
     return 0
 
 

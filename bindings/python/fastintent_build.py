@@ -73,11 +73,11 @@ size_t fipy_take(fipy_queue* queue, size_t cap, uint64_t* ids, fipy_request** re
 fi_result* fipy_request_result(const fipy_request* request);
 fi_error* fipy_request_error(const fipy_request* request);
 void fipy_free_requests(fipy_request** requests, size_t count);
-/* Submits with the queue's callback: NULL and *request set when accepted; an error when
- * refused; NULL with *request NULL when out of memory. */
-fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
-                      size_t text_len, const fi_request_options* options, int cancellable,
-                      fipy_request** request);
+/* Submits with the queue's callback. Returns the request (as an integer, cheap for Python)
+ * when accepted; 0 when refused or out of memory, and then fipy_take_error() returns the error
+ * (NULL: out of memory). */
+uint64_t fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
+                     size_t text_len, const fi_request_options* options, int cancellable);
 void fipy_request_cancel(fipy_request* request);
 void fipy_request_free(fipy_request* request);
 /* fi_model_classify for Python's predict, without out-parameters to read back: the label
@@ -225,36 +225,6 @@ void fipy_free_requests(fipy_request** requests, size_t count) {
   for (i = 0; i < count; ++i) fipy_request_free(requests[i]);
 }
 
-fi_error* fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
-                      size_t text_len, const fi_request_options* options, int cancellable,
-                      fipy_request** request) {
-  fi_request_options o = *options;
-  fi_error* err;
-  fipy_request* r = (fipy_request*)calloc(1, sizeof *r);
-  *request = NULL;
-  if (r == NULL) return NULL; /* out of memory: NULL error and NULL *request */
-  r->queue = queue;
-  r->id = id;
-  pthread_mutex_lock(&queue->mu);
-  ++queue->refs;
-  pthread_mutex_unlock(&queue->mu);
-  if (cancellable) {
-    err = fi_cancel_token_create(&r->token);
-    if (err) {
-      fipy_request_free(r);
-      return err;
-    }
-    o.cancel = r->token;
-  }
-  err = fi_engine_submit(engine, text, text_len, &o, fipy_done, r);
-  if (err) {
-    fipy_request_free(r);
-    return err;
-  }
-  *request = r;
-  return NULL;
-}
-
 static _Thread_local fi_error* t_error = NULL;
 
 fi_error* fipy_take_error(void) {
@@ -285,6 +255,37 @@ double fipy_classify1(const fi_model* model, const char* text, size_t text_len, 
     return -2.0;
   }
   return n ? 2.0 * (double)top.label + (double)top.prob : -1.0;
+}
+
+uint64_t fipy_submit(fi_engine* engine, fipy_queue* queue, uint64_t id, const char* text,
+                     size_t text_len, const fi_request_options* options, int cancellable) {
+  fi_request_options o = *options;
+  fi_error* err;
+  fipy_request* r = (fipy_request*)calloc(1, sizeof *r);
+  if (r == NULL) return 0; /* out of memory: no error object either */
+  r->queue = queue;
+  r->id = id;
+  pthread_mutex_lock(&queue->mu);
+  ++queue->refs;
+  pthread_mutex_unlock(&queue->mu);
+  if (cancellable) {
+    err = fi_cancel_token_create(&r->token);
+    if (err) {
+      fipy_request_free(r);
+      fi_error_free(t_error);
+      t_error = err;
+      return 0;
+    }
+    o.cancel = r->token;
+  }
+  err = fi_engine_submit(engine, text, text_len, &o, fipy_done, r);
+  if (err) {
+    fipy_request_free(r);
+    fi_error_free(t_error);
+    t_error = err;
+    return 0;
+  }
+  return (uint64_t)(uintptr_t)r;
 }
 
 void fipy_request_cancel(fipy_request* r) {

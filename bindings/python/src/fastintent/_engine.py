@@ -54,7 +54,7 @@ class _EngineFuture(asyncio.Future):
     def cancel(self, *args: Any, **kwargs: Any) -> bool:
         r = self._fi_request
         if r is not None and not self.done():
-            lib.fipy_request_cancel(r)
+            lib.fipy_request_cancel(ffi.cast("fipy_request*", r))
         return super().cancel(*args, **kwargs)
 
 
@@ -78,7 +78,6 @@ class _LoopQueue:
         self.label0 = ffi.new("uint32_t[]", n)
         self.prob0 = ffi.new("float[]", n)
         self.versions = ffi.new("uint64_t[]", n)
-        self.request_out = ffi.new("fipy_request**")
         self.closed = False
         _queues[self.key] = self
 
@@ -223,12 +222,12 @@ class Engine:
         ptr = self._ptr
         if ptr is None:
             raise _closed()
-        err = lib.fipy_submit(ptr, q.queue, rid, b, len(b), opts, 1, q.request_out)
-        if err != ffi.NULL:
+        request = lib.fipy_submit(ptr, q.queue, rid, b, len(b), opts, 1)
+        if not request:
+            err = lib.fipy_take_error()
+            if err == ffi.NULL:
+                raise MemoryError("fastintent: no memory for a request")
             raise error_from(err)
-        request = q.request_out[0]
-        if request == ffi.NULL:
-            raise MemoryError("fastintent: no memory for a request")
         fut = _EngineFuture(loop=loop)
         fut._fi_request = request
         fut._fi_kind = kind
