@@ -127,7 +127,8 @@ class _LoopQueue:
         futures still pending with `reason` (on the loop's thread, or when it is closed)."""
         if self.closed:
             return
-        self.drain()
+        if not self.loop.is_closed():  # a closed loop's futures can no longer be resolved
+            self.drain()
         self.closed = True
         _queues.pop(self.key, None)
         lib.fipy_queue_release(self.queue)
