@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/router.h"
+#include "router/router.h"
 #include "fastintent/engine.h"
 #include "fastintent/status.h"
 #include "server/texts_request.h"

@@ -9,6 +9,7 @@
 
 #include "capi/capi_internal.h"
 #include "fastintent/engine.h"
+#include "text/featurizer.h"
 
 using fastintent::CancelToken;
 using fastintent::EngineOptions;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/router.h"
+#include "router/router.h"
 #include "fastintent/fastintent.h"
 #include "fastintent/model.h"
 #include "fastintent/status.h"
