@@ -11,10 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "fastintent/fastintent.h"
 #include "fastintent/model_io.h"
@@ -51,7 +50,8 @@ int main(int argc, char** argv) {
   fi_model* c = nullptr;
   fi_error* err = fi_model_load(path.c_str(), path.size(), &c);
   if (!cpp.ok() || err) {
-    std::fprintf(stderr, "capi_bench: %s\n", cpp.ok() ? fi_error_message(err) : cpp.status().message().c_str());
+    std::fprintf(stderr, "capi_bench: %s\n",
+                 cpp.ok() ? fi_error_message(err) : cpp.status().message().c_str());
     return 1;
   }
   const fastintent::Model& m = **cpp;

@@ -17,10 +17,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -52,9 +52,14 @@ std::vector<std::string> ReadTexts(const std::string& path) {
     if (j.is_object() && j.contains("text") && j["text"].is_string()) texts.push_back(j["text"]);
   }
   if (texts.empty()) {
-    texts = {"what is the weather like tomorrow", "play some jazz music", "set an alarm for 7 am",
-             "how do you say thank you in french", "transfer 100 dollars to my savings account",
-             "can you see my screen", "remind me to call mom tonight", "what's my credit score"};
+    texts = {"what is the weather like tomorrow",
+             "play some jazz music",
+             "set an alarm for 7 am",
+             "how do you say thank you in french",
+             "transfer 100 dollars to my savings account",
+             "can you see my screen",
+             "remind me to call mom tonight",
+             "what's my credit score"};
   }
   return texts;
 }
@@ -65,7 +70,8 @@ double DirectRate(const Model& m, const std::vector<std::string>& texts, double 
   Session s = m.NewSession();
   std::vector<LabelScore> out;
   size_t n = 0;
-  const Clock::time_point end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const Clock::time_point end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                   std::chrono::duration<double>(seconds));
   const Clock::time_point start = Clock::now();
   while (Clock::now() < end) {
     for (int i = 0; i < 256; ++i, ++n) {
@@ -75,7 +81,8 @@ double DirectRate(const Model& m, const std::vector<std::string>& texts, double 
   return double(n) / Seconds(Clock::now() - start);
 }
 
-double SaturationRate(std::shared_ptr<const Model> model, const std::vector<std::string>& texts, const Args& a) {
+double SaturationRate(std::shared_ptr<const Model> model, const std::vector<std::string>& texts,
+                      const Args& a) {
   EngineOptions eo;
   eo.workers = a.workers;
   eo.max_batch = a.max_batch;
@@ -106,10 +113,11 @@ double SaturationRate(std::shared_ptr<const Model> model, const std::vector<std:
           w.inflight = a.window;
         }
         for (int j = 0; j < n; ++j) {
-          engine.Submit(texts[i++ % texts.size()], {}, [&w, half = a.window / 2](InferenceResult&&) {
-            std::lock_guard<std::mutex> l(w.mu);
-            if (--w.inflight == half) w.cv.notify_one();
-          });
+          engine.Submit(texts[i++ % texts.size()], {},
+                        [&w, half = a.window / 2](InferenceResult&&) {
+                          std::lock_guard<std::mutex> l(w.mu);
+                          if (--w.inflight == half) w.cv.notify_one();
+                        });
         }
       }
     });
@@ -120,16 +128,17 @@ double SaturationRate(std::shared_ptr<const Model> model, const std::vector<std:
   stop.store(true);
   for (auto& th : threads) th.join();
   engine.Shutdown();
-  std::printf("  saturation: %.0f classifications/s (%llu ok + %llu no-feature in %.2f s, %llu rejected, "
-              "mean batch %.1f)\n",
-              double(st.completed + st.failed) / elapsed, (unsigned long long)st.completed,
-              (unsigned long long)st.failed, elapsed, (unsigned long long)st.rejected,
-              st.batches ? double(st.completed + st.failed) / double(st.batches) : 0.0);
+  std::printf(
+      "  saturation: %.0f classifications/s (%llu ok + %llu no-feature in %.2f s, %llu rejected, "
+      "mean batch %.1f)\n",
+      double(st.completed + st.failed) / elapsed, (unsigned long long)st.completed,
+      (unsigned long long)st.failed, elapsed, (unsigned long long)st.rejected,
+      st.batches ? double(st.completed + st.failed) / double(st.batches) : 0.0);
   return double(st.completed + st.failed) / elapsed;
 }
 
-void LatencyAtRate(std::shared_ptr<const Model> model, const std::vector<std::string>& texts, const Args& a,
-                   double rate) {
+void LatencyAtRate(std::shared_ptr<const Model> model, const std::vector<std::string>& texts,
+                   const Args& a, double rate) {
   EngineOptions eo;
   eo.workers = a.workers;
   eo.max_batch = a.max_batch;
@@ -139,21 +148,25 @@ void LatencyAtRate(std::shared_ptr<const Model> model, const std::vector<std::st
   const double per_thread = rate / a.submitters;
   const auto interval = std::chrono::duration<double>(1.0 / per_thread);
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
-  const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
+  const Clock::time_point end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   std::atomic<uint64_t> late{0};
   for (int t = 0; t < a.submitters; ++t) {
     threads.emplace_back([&, t] {
       size_t i = size_t(t) * 7919;
       // Submitters are offset by a fraction of the interval so their requests interleave.
-      Clock::time_point next = start + std::chrono::duration_cast<Clock::duration>(interval * (double(t) / a.submitters));
+      Clock::time_point next = start + std::chrono::duration_cast<Clock::duration>(
+                                           interval * (double(t) / a.submitters));
       uint64_t n = 0;
       while (next < end) {
         std::this_thread::sleep_until(next);
         const Clock::time_point now = Clock::now();
-        if (now - next > std::chrono::microseconds(100)) late.fetch_add(1, std::memory_order_relaxed);
+        if (now - next > std::chrono::microseconds(100))
+          late.fetch_add(1, std::memory_order_relaxed);
         engine.Submit(texts[i++ % texts.size()], {}, [](InferenceResult&&) {});
         ++n;
-        next = start + std::chrono::duration_cast<Clock::duration>(interval * double(n * a.submitters + t) / a.submitters);
+        next = start + std::chrono::duration_cast<Clock::duration>(
+                           interval * double(n * a.submitters + t) / a.submitters);
         // Equivalent to start + (n + t/S) * interval.
       }
     });
@@ -162,19 +175,23 @@ void LatencyAtRate(std::shared_ptr<const Model> model, const std::vector<std::st
   engine.Shutdown();
   const EngineStats st = engine.Stats();
   const auto& h = st.end_to_end;
-  std::printf("  latency at %.0f req/s offered (%.0f answered/s): submit-to-answer p50 %.1f us, p99 %.1f us, "
-              "p99.9 %.1f us, max %.1f us; queue wait p99 %.1f us; compute p99 %.1f us; %llu rejected; "
-              "%llu submissions >100 us late\n",
-              rate, double(h.count) / a.seconds, h.Percentile(0.5) / 1e3, h.Percentile(0.99) / 1e3,
-              h.Percentile(0.999) / 1e3, h.max_ns / 1e3, st.queue_wait.Percentile(0.99) / 1e3,
-              st.compute.Percentile(0.99) / 1e3, (unsigned long long)st.rejected,
-              (unsigned long long)late.load());
+  std::printf(
+      "  latency at %.0f req/s offered (%.0f answered/s): submit-to-answer p50 %.1f us, p99 %.1f "
+      "us, "
+      "p99.9 %.1f us, max %.1f us; queue wait p99 %.1f us; compute p99 %.1f us; %llu rejected; "
+      "%llu submissions >100 us late\n",
+      rate, double(h.count) / a.seconds, h.Percentile(0.5) / 1e3, h.Percentile(0.99) / 1e3,
+      h.Percentile(0.999) / 1e3, h.max_ns / 1e3, st.queue_wait.Percentile(0.99) / 1e3,
+      st.compute.Percentile(0.99) / 1e3, (unsigned long long)st.rejected,
+      (unsigned long long)late.load());
 }
 
 int Main(int argc, char** argv) {
   Args a;
-  if (const char* e = std::getenv("FASTINTENT_BENCH_MODEL"); e && *e) a.model = e;
-  else if (const char* m = std::getenv("FASTINTENT_MODEL"); m && *m) a.model = m;
+  if (const char* e = std::getenv("FASTINTENT_BENCH_MODEL"); e && *e)
+    a.model = e;
+  else if (const char* m = std::getenv("FASTINTENT_MODEL"); m && *m)
+    a.model = m;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     auto next = [&]() -> const char* {
@@ -184,17 +201,29 @@ int Main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (f == "--texts") a.texts = next();
-    else if (f == "--workers") a.workers = std::atoi(next());
-    else if (f == "--submitters") a.submitters = std::atoi(next());
-    else if (f == "--window") a.window = std::atoi(next());
-    else if (f == "--seconds") a.seconds = std::atof(next());
-    else if (f == "--load") a.load = std::atof(next());
-    else if (f == "--max-batch") a.max_batch = size_t(std::atol(next()));
-    else if (f == "--max-wait-us") a.max_wait_us = uint32_t(std::atol(next()));
-    else if (!f.empty() && f[0] != '-') a.model = f;
+    if (f == "--texts")
+      a.texts = next();
+    else if (f == "--workers")
+      a.workers = std::atoi(next());
+    else if (f == "--submitters")
+      a.submitters = std::atoi(next());
+    else if (f == "--window")
+      a.window = std::atoi(next());
+    else if (f == "--seconds")
+      a.seconds = std::atof(next());
+    else if (f == "--load")
+      a.load = std::atof(next());
+    else if (f == "--max-batch")
+      a.max_batch = size_t(std::atol(next()));
+    else if (f == "--max-wait-us")
+      a.max_wait_us = uint32_t(std::atol(next()));
+    else if (!f.empty() && f[0] != '-')
+      a.model = f;
     else {
-      std::fprintf(stderr, "engine_bench: unknown flag %s (see the comment at the top of bench/engine_bench.cc)\n", f.c_str());
+      std::fprintf(
+          stderr,
+          "engine_bench: unknown flag %s (see the comment at the top of bench/engine_bench.cc)\n",
+          f.c_str());
       return 1;
     }
   }
@@ -208,11 +237,13 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const std::vector<std::string> texts = ReadTexts(a.texts);
-  std::printf("engine_bench: model %s (%zu labels), %zu texts, %d workers, %d submitters, max_batch %zu, "
-              "max_wait_us %u, %u hardware threads\n",
-              a.model.c_str(), (*model)->labels().size(), texts.size(), a.workers, a.submitters, a.max_batch,
-              a.max_wait_us, std::thread::hardware_concurrency());
-  std::printf("  direct (1 thread, no engine): %.0f classifications/s\n", DirectRate(**model, texts, 1.0));
+  std::printf(
+      "engine_bench: model %s (%zu labels), %zu texts, %d workers, %d submitters, max_batch %zu, "
+      "max_wait_us %u, %u hardware threads\n",
+      a.model.c_str(), (*model)->labels().size(), texts.size(), a.workers, a.submitters,
+      a.max_batch, a.max_wait_us, std::thread::hardware_concurrency());
+  std::printf("  direct (1 thread, no engine): %.0f classifications/s\n",
+              DirectRate(**model, texts, 1.0));
   const double rate = SaturationRate(*model, texts, a);
   LatencyAtRate(*model, texts, a, rate * a.load);
   return 0;

@@ -10,13 +10,14 @@
 #include <cstdlib>
 #include <string>
 
-#include "train/dataset.h"
 #include "text/featurizer.h"
+#include "train/dataset.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   static const char* const kExtensions[] = {".jsonl", ".csv", ".txt"};
-  const std::string path = "/tmp/dataset_fuzz_" + std::to_string(::getpid()) + kExtensions[data[0] % 3];
+  const std::string path =
+      "/tmp/dataset_fuzz_" + std::to_string(::getpid()) + kExtensions[data[0] % 3];
   {
     FILE* f = std::fopen(path.c_str(), "wb");
     if (!f) std::abort();

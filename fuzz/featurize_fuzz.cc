@@ -17,10 +17,14 @@ const fastintent::Featurizer& TheFeaturizer() {
     fastintent::FeaturizerConfig c;
     c.num_buckets = 1u << 14;  // small: collisions on purpose
     c.min_df = 1;
-    const std::vector<std::string> corpus = {
-        "play some jazz", "what's the weather like in Paris", "wake me up at 7am",
-        "Straße café naïve", "\xE4\xBD\xA0\xE5\xA5\xBD world", "set a timer for 10 minutes $5 #1",
-        "turn the lights off", "can you see my screen?"};
+    const std::vector<std::string> corpus = {"play some jazz",
+                                             "what's the weather like in Paris",
+                                             "wake me up at 7am",
+                                             "Straße café naïve",
+                                             "\xE4\xBD\xA0\xE5\xA5\xBD world",
+                                             "set a timer for 10 minutes $5 #1",
+                                             "turn the lights off",
+                                             "can you see my screen?"};
     return fastintent::Featurizer(c, fastintent::BuildVocabulary(c, corpus));
   }();
   return f;
@@ -47,14 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!a.rows.empty() && std::fabs(sq - 1.0) > 1e-4) std::abort();
   // Per-token character entries (the default configuration): one span per token with entries,
   // back to back up to the end, and the same spans from both scratches.
-  if (a.unscaled != b.unscaled || a.char_scale != b.char_scale || a.spans.size() != b.spans.size()) std::abort();
+  if (a.unscaled != b.unscaled || a.char_scale != b.char_scale || a.spans.size() != b.spans.size())
+    std::abort();
   if (a.unscaled.size() != a.rows.size()) std::abort();
   size_t at = a.spans.empty() ? a.rows.size() : a.spans.front().begin;
   for (size_t k = 0; k < a.spans.size(); ++k) {
     const fastintent::CharSpan& x = a.spans[k];
     const fastintent::CharSpan& y = b.spans[k];
-    if (x.begin != at || x.end <= x.begin || x.key.len > 16 || !(x.key == y.key) || x.key.hash != y.key.hash ||
-        x.begin != y.begin || x.end != y.end)
+    if (x.begin != at || x.end <= x.begin || x.key.len > 16 || !(x.key == y.key) ||
+        x.key.hash != y.key.hash || x.begin != y.begin || x.end != y.end)
       std::abort();
     for (size_t i = x.begin; i < x.end; ++i)
       if (a.weights[i] != float(a.unscaled[i] * a.char_scale)) std::abort();

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "common/crc32.h"
-#include "model/network.h"
 #include "fastintent/model_io.h"
+#include "model/network.h"
 
 namespace {
 

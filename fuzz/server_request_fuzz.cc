@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "testing/tiny_model.h"
 #include "fastintent/model_io.h"
 #include "server/inference_service.h"
+#include "testing/tiny_model.h"
 
 namespace {
 
@@ -23,7 +23,8 @@ fastintent::server::InferenceService& Service() {
     auto model = fastintent::testing::TrainTinyKeywordModel({"weather", "music", "alarm"});
     if (!model.ok()) std::abort();
     const std::string path = "/tmp/server_request_fuzz_model.fim";
-    if (!fastintent::SaveModel(*model, path, fastintent::testing::kTinyComponents).ok()) std::abort();
+    if (!fastintent::SaveModel(*model, path, fastintent::testing::kTinyComponents).ok())
+      std::abort();
     fastintent::server::ServiceOptions o;
     o.model_path = path;
     o.model_name = "m";
@@ -41,7 +42,8 @@ fastintent::server::InferenceService& Service() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace http = boost::beast::http;
   if (size == 0) return 0;
-  static const http::verb kMethods[] = {http::verb::get, http::verb::post, http::verb::head, http::verb::put};
+  static const http::verb kMethods[] = {http::verb::get, http::verb::post, http::verb::head,
+                                        http::verb::put};
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   const size_t nl = rest.find('\n');
   std::string target = rest.substr(0, nl);
@@ -57,11 +59,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   });
   const fastintent::server::HttpResponse res = answered->get_future().get();
   switch (res.result_int()) {
-    case 200: case 400: case 404: case 405: case 409: case 413: case 503: break;
-    default: std::fprintf(stderr, "status %u: %s\n", res.result_int(), res.body().c_str()); std::abort();
+    case 200:
+    case 400:
+    case 404:
+    case 405:
+    case 409:
+    case 413:
+    case 503:
+      break;
+    default:
+      std::fprintf(stderr, "status %u: %s\n", res.result_int(), res.body().c_str());
+      std::abort();
   }
   const auto type = res.find(http::field::content_type);
-  if (type != res.end() && type->value() == "application/json" && !nlohmann::json::accept(res.body())) {
+  if (type != res.end() && type->value() == "application/json" &&
+      !nlohmann::json::accept(res.body())) {
     std::fprintf(stderr, "not JSON: %s\n", res.body().c_str());
     std::abort();
   }

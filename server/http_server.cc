@@ -1,10 +1,10 @@
 #include "server/http_server.h"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -72,8 +72,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(uint32_t(server_->options.max_header_bytes));
     stream_.expires_after(server_->options.idle_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   // A client that sent "Expect: 100-continue" waits for an interim 100 before it sends the body
@@ -83,7 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec || parser_->is_done()) return OnRead(ec);
     const http::request_parser<http::string_body>::value_type& h = parser_->get();
     const auto expect = h.find(http::field::expect);
-    if (expect == h.end() || h.version() < 11 || !beast::iequals(expect->value(), "100-continue")) return ReadBody();
+    if (expect == h.end() || h.version() < 11 || !beast::iequals(expect->value(), "100-continue"))
+      return ReadBody();
     if (parser_->content_length() && *parser_->content_length() > server_->options.max_body_bytes)
       return OnRead(http::error::body_limit);
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -95,20 +97,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        ec == net::error::eof) {
       return Close();
     }
     head_ = false;
     // Beast reads a body only when it is chunked or has a Content-Length; any other
     // Transfer-Encoding would leave the body to be parsed as the next request (RFC 9112 6.3:
     // answer 400 and close).
-    if (!ec && parser_->get().find(http::field::transfer_encoding) != parser_->get().end() && !parser_->chunked()) {
+    if (!ec && parser_->get().find(http::field::transfer_encoding) != parser_->get().end() &&
+        !parser_->chunked()) {
       ec = http::error::bad_transfer_encoding;
     }
     if (ec) {
@@ -117,10 +122,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       std::string message = "malformed HTTP request: " + ec.message();
       if (ec == http::error::body_limit) {
         status = http::status::payload_too_large;
-        message = "request body larger than " + std::to_string(server_->options.max_body_bytes) + " bytes";
+        message = "request body larger than " + std::to_string(server_->options.max_body_bytes) +
+                  " bytes";
       } else if (ec == http::error::header_limit) {
         status = http::status::request_header_fields_too_large;
-        message = "request headers larger than " + std::to_string(server_->options.max_header_bytes) + " bytes";
+        message = "request headers larger than " +
+                  std::to_string(server_->options.max_header_bytes) + " bytes";
       } else if (ec == http::error::bad_transfer_encoding) {
         message = "unsupported Transfer-Encoding (only chunked)";
       }
@@ -223,7 +230,9 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() {
   beast::error_code ec;
   const auto address = net::ip::make_address(impl_->options.host, ec);
-  if (ec) return InvalidArgument("--host " + impl_->options.host + ": not an IP address (" + ec.message() + ")");
+  if (ec)
+    return InvalidArgument("--host " + impl_->options.host + ": not an IP address (" +
+                           ec.message() + ")");
   const tcp::endpoint endpoint(address, impl_->options.port);
   const std::string where = impl_->options.host + ":" + std::to_string(impl_->options.port);
   impl_->acceptor.open(endpoint.protocol(), ec);
@@ -256,7 +265,8 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
       impl->acceptor.close(ignored);
     });
     const auto until = std::chrono::steady_clock::now() + grace;
-    while (impl_->in_flight.load(std::memory_order_relaxed) > 0 && std::chrono::steady_clock::now() < until)
+    while (impl_->in_flight.load(std::memory_order_relaxed) > 0 &&
+           std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   impl_->ioc.stop();

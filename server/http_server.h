@@ -30,11 +30,11 @@ using HttpResponse = http::response<http::string_body>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8000;                      // 0: an ephemeral port (see port())
+  uint16_t port = 8000;  // 0: an ephemeral port (see port())
   int io_threads = 1;
-  size_t max_body_bytes = 1 << 20;           // larger bodies: 413
-  size_t max_header_bytes = 16 << 10;        // larger request line + headers: 431
-  size_t max_connections = 1024;             // beyond: 503 and close
+  size_t max_body_bytes = 1 << 20;                // larger bodies: 413
+  size_t max_header_bytes = 16 << 10;             // larger request line + headers: 431
+  size_t max_connections = 1024;                  // beyond: 503 and close
   std::chrono::milliseconds idle_timeout{30000};  // a connection silent this long is closed
 };
 
@@ -44,7 +44,7 @@ struct HttpServerStats {
   uint64_t connections_refused = 0;  // over max_connections
   uint64_t connections_open = 0;
   uint64_t requests = 0;
-  uint64_t bad_requests = 0;         // unparseable HTTP, too large bodies or headers
+  uint64_t bad_requests = 0;  // unparseable HTTP, too large bodies or headers
 };
 
 class HttpServer {

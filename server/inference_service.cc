@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
-#include "fastintent/version.h"
 #include "fastintent/model_io.h"
+#include "fastintent/version.h"
 #include "server/oip.h"
 #include "server/prometheus_text.h"
 #include "server/v1_api.h"
@@ -40,15 +40,18 @@ struct InferenceService::Call {
   HttpServer::Reply reply;
 };
 
-StatusOr<std::shared_ptr<const InferenceService::Served>> InferenceService::LoadServed(const std::string& path) {
+StatusOr<std::shared_ptr<const InferenceService::Served>> InferenceService::LoadServed(
+    const std::string& path) {
   std::string meta;
   auto model = LoadModel(path, &meta);
   if (!model.ok()) return model.status();
   auto served = std::make_shared<Served>();
   served->model = std::move(model).value();
   auto registry = ComponentRegistry::FromModelMetadata(meta, path);
-  if (registry.ok()) served->registry = std::move(registry).value();
-  else served->registry_error = registry.status().message();
+  if (registry.ok())
+    served->registry = std::move(registry).value();
+  else
+    served->registry_error = registry.status().message();
   return std::shared_ptr<const Served>(std::move(served));
 }
 
@@ -100,14 +103,19 @@ void InferenceService::Handle(HttpRequest&& req, HttpServer::Reply reply) {
   // Count and time every response on its way out.
   HttpServer::Reply counted = [this, start, reply = std::move(reply)](HttpResponse&& res) {
     const unsigned code = res.result_int();
-    (code < 400 ? responses_2xx_ : code < 500 ? responses_4xx_ : responses_5xx_).fetch_add(1, std::memory_order_relaxed);
-    request_latency_.Record(uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count()));
+    (code < 400   ? responses_2xx_
+     : code < 500 ? responses_4xx_
+                  : responses_5xx_)
+        .fetch_add(1, std::memory_order_relaxed);
+    request_latency_.Record(uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count()));
     reply(std::move(res));
   };
   try {
     Dispatch(std::move(req), counted);
   } catch (const std::exception& e) {  // a bug; never let it take the server down
-    counted(ErrorResponse(http::status::internal_server_error, std::string("internal error: ") + e.what()));
+    counted(ErrorResponse(http::status::internal_server_error,
+                          std::string("internal error: ") + e.what()));
   }
 }
 
@@ -131,7 +139,9 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
   }
   if (path == "/v2") {
     if (!get) return wrong_method("GET");
-    return reply(Ok({{"name", "fastintent"}, {"version", FASTINTENT_VERSION_STRING}, {"extensions", json::array()}}));
+    return reply(Ok({{"name", "fastintent"},
+                     {"version", FASTINTENT_VERSION_STRING},
+                     {"extensions", json::array()}}));
   }
   if (path == "/metrics") {
     if (!get) return wrong_method("GET");
@@ -153,8 +163,9 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
       rest.resize(slash);
     }
     if (rest != options_.model_name) {
-      return reply(ErrorResponse(http::status::not_found, "unknown model '" + rest + "' (this server serves '" +
-                                                               options_.model_name + "')"));
+      return reply(ErrorResponse(
+          http::status::not_found,
+          "unknown model '" + rest + "' (this server serves '" + options_.model_name + "')"));
     }
     if (action.empty()) return get ? reply(ModelMetadata()) : wrong_method("GET");
     if (action == "ready") {
@@ -163,7 +174,8 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
       return reply(JsonResponse(ready ? http::status::ok : http::status::service_unavailable,
                                 DumpJson({{"name", options_.model_name}, {"ready", ready}})));
     }
-    if (action == "infer") return post ? HandleTexts(Kind::kInfer, req, reply) : wrong_method("POST");
+    if (action == "infer")
+      return post ? HandleTexts(Kind::kInfer, req, reply) : wrong_method("POST");
     return reply(ErrorResponse(http::status::not_found, path + ": no such endpoint"));
   }
   if (path.compare(0, kRepo.size(), kRepo) == 0) {
@@ -176,7 +188,8 @@ void InferenceService::Dispatch(HttpRequest&& req, const HttpServer::Reply& repl
     }
     if (action == "load") return post ? HandleLoad(reply) : wrong_method("POST");
     if (action == "unload") {
-      return reply(ErrorResponse(http::status::bad_request, "unload is not supported: this server serves one model"));
+      return reply(ErrorResponse(http::status::bad_request,
+                                 "unload is not supported: this server serves one model"));
     }
     return reply(ErrorResponse(http::status::not_found, path + ": no such endpoint"));
   }
@@ -191,7 +204,8 @@ HttpResponse InferenceService::ModelMetadata() const {
 void InferenceService::HandleLoad(const HttpServer::Reply& reply) {
   std::lock_guard<std::mutex> l(reload_mu_);
   if (shut_down_) return reply(ErrorResponse(http::status::service_unavailable, "shutting down"));
-  if (reloading_) return reply(ErrorResponse(http::status::conflict, "a reload is already running"));
+  if (reloading_)
+    return reply(ErrorResponse(http::status::conflict, "a reload is already running"));
   if (reload_thread_.joinable()) reload_thread_.join();  // finished: reloading_ is false
   reloading_ = true;
   // Loading reads and verifies the whole file: off the I/O thread, which keeps serving.
@@ -204,12 +218,14 @@ void InferenceService::HandleLoad(const HttpServer::Reply& reply) {
     if (s.ok()) {
       reply(Ok({{"name", options_.model_name}, {"model_version", engine_->model_version()}}));
     } else {
-      reply(ErrorResponse(http::status::bad_request, "reload failed, the previous model keeps serving: " + s.message()));
+      reply(ErrorResponse(http::status::bad_request,
+                          "reload failed, the previous model keeps serving: " + s.message()));
     }
   });
 }
 
-void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const HttpServer::Reply& reply) {
+void InferenceService::HandleTexts(Kind kind, const HttpRequest& req,
+                                   const HttpServer::Reply& reply) {
   const Clock::time_point deadline = Clock::now() + options_.request_timeout;
   auto bad = [&](const std::string& m) { reply(ErrorResponse(http::status::bad_request, m)); };
   if (req.find("Inference-Header-Content-Length") != req.end()) {
@@ -238,11 +254,13 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
   // A request larger than the whole queue could never be accepted: 413, not a 503 to retry.
   const size_t most = std::min(options_.max_texts_per_request, options_.engine.queue_capacity);
   if (texts.size() > most) {
-    return reply(ErrorResponse(http::status::payload_too_large,
-                               std::to_string(texts.size()) + " texts in one request; at most " + std::to_string(most)));
+    return reply(ErrorResponse(
+        http::status::payload_too_large,
+        std::to_string(texts.size()) + " texts in one request; at most " + std::to_string(most)));
   }
   if (kind == Kind::kRoute) {
-    if (!call->served->registry) return reply(ErrorResponse(http::status::bad_request, call->served->registry_error));
+    if (!call->served->registry)
+      return reply(ErrorResponse(http::status::bad_request, call->served->registry_error));
     ro.want_probabilities = true;
   }
   if (kind == Kind::kInfer && call->oip.outputs.probabilities) ro.want_probabilities = true;
@@ -253,7 +271,8 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
   const bool try_inline = texts.size() <= options_.inline_max_texts;
   for (size_t i = 0; i < texts.size(); ++i) {
     auto done = [this, call, i](InferenceResult&& r) {
-      if (r.status.code() == StatusCode::kOverloaded) call->overloaded.store(true, std::memory_order_relaxed);
+      if (r.status.code() == StatusCode::kOverloaded)
+        call->overloaded.store(true, std::memory_order_relaxed);
       call->results[i] = std::move(r);
       if (call->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) call->reply(Finish(*call));
     };
@@ -271,7 +290,8 @@ void InferenceService::HandleTexts(Kind kind, const HttpRequest& req, const Http
       for (size_t j = i + 1; j < texts.size(); ++j) {
         call->results[j].status = Status(StatusCode::kOverloaded, "request queue is full");
       }
-      if (call->remaining.fetch_sub(skipped, std::memory_order_acq_rel) == skipped) call->reply(Finish(*call));
+      if (call->remaining.fetch_sub(skipped, std::memory_order_acq_rel) == skipped)
+        call->reply(Finish(*call));
       return;
     }
   }
@@ -281,8 +301,10 @@ HttpResponse InferenceService::Finish(const Call& call) {
   // A request of several texts succeeds or fails as a whole.
   for (const InferenceResult& r : call.results) {
     const StatusCode c = r.status.code();
-    if (c == StatusCode::kOverloaded || c == StatusCode::kDeadlineExceeded || c == StatusCode::kCancelled) {
-      HttpResponse res = ErrorResponse(http::status::service_unavailable, std::string(StatusCodeName(c)) + ": " + r.status.message());
+    if (c == StatusCode::kOverloaded || c == StatusCode::kDeadlineExceeded ||
+        c == StatusCode::kCancelled) {
+      HttpResponse res = ErrorResponse(http::status::service_unavailable,
+                                       std::string(StatusCodeName(c)) + ": " + r.status.message());
       res.set(http::field::retry_after, "1");
       return res;
     }

@@ -18,9 +18,9 @@
 #include <string>
 #include <thread>
 
-#include "fastintent/status.h"
-#include "fastintent/histogram.h"
 #include "fastintent/engine.h"
+#include "fastintent/histogram.h"
+#include "fastintent/status.h"
 #include "router/router.h"
 #include "server/http_server.h"
 
@@ -64,7 +64,9 @@ class InferenceService {
   void Shutdown();
 
   // Where /metrics reads the transport's counters (optional).
-  void SetHttpStatsSource(std::function<HttpServerStats()> source) { http_stats_ = std::move(source); }
+  void SetHttpStatsSource(std::function<HttpServerStats()> source) {
+    http_stats_ = std::move(source);
+  }
 
   const std::string& model_name() const { return options_.model_name; }
   InferenceEngine& engine() { return *engine_; }

@@ -1,23 +1,22 @@
 // Tests of the HTTP server: a real server listening on 127.0.0.1 (ephemeral port) and a real
 // HTTP client (Beast, synchronous) over TCP. Models are tiny and trained in-test.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <sys/socket.h>
-
 #include <boost/asio/connect.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "testing/tiny_model.h"
 #include "fastintent/model_io.h"
 #include "server/http_server.h"
 #include "server/inference_service.h"
+#include "testing/tiny_model.h"
 
 namespace fastintent::server {
 namespace {
@@ -32,8 +31,6 @@ Model TinyModel(const std::vector<std::string>& labels) {
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::move(m).value();
 }
-
-
 
 struct Reply {
   unsigned status = 0;
@@ -73,7 +70,9 @@ class Client {
     return r;
   }
   Reply Get(const std::string& target) { return Send(http::verb::get, target); }
-  Reply Post(const std::string& target, const json& body) { return Send(http::verb::post, target, body.dump()); }
+  Reply Post(const std::string& target, const json& body) {
+    return Send(http::verb::post, target, body.dump());
+  }
   tcp::socket& socket() { return socket_; }
 
  private:
@@ -91,7 +90,9 @@ class ServerTest : public ::testing::Test {
  protected:
   void Start(ServiceOptions so = {}, HttpServerOptions ho = {}) {
     path_ = TempPath("tiny");
-    ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path_, fastintent::testing::kTinyComponents).ok());
+    ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path_,
+                          fastintent::testing::kTinyComponents)
+                    .ok());
     so.model_path = path_;
     auto s = InferenceService::Create(so);
     ASSERT_TRUE(s.ok()) << s.status().message();
@@ -115,7 +116,10 @@ class ServerTest : public ::testing::Test {
     std::remove(path_.c_str());
   }
   json InferBody(const std::vector<std::string>& texts) {
-    return {{"id", "r1"}, {"inputs", {{{"name", "text"}, {"shape", {texts.size()}}, {"datatype", "BYTES"}, {"data", texts}}}}};
+    return {
+        {"id", "r1"},
+        {"inputs",
+         {{{"name", "text"}, {"shape", {texts.size()}}, {"datatype", "BYTES"}, {"data", texts}}}}};
   }
 
   std::string path_;
@@ -166,7 +170,11 @@ TEST_F(ServerTest, InferOpenInferenceProtocol) {
   for (const json& p : r.body["outputs"][1]["data"]) EXPECT_GT(p.get<double>(), 0.34);
 
   // Named outputs, nested 2-D data, the full probability matrix.
-  json body = {{"inputs", {{{"name", "text"}, {"shape", {2, 1}}, {"datatype", "BYTES"}, {"data", {{"snow"}, {"band"}}}}}},
+  json body = {{"inputs",
+                {{{"name", "text"},
+                  {"shape", {2, 1}},
+                  {"datatype", "BYTES"},
+                  {"data", {{"snow"}, {"band"}}}}}},
                {"outputs", {{{"name", "probabilities"}}}}};
   r = c.Post(url, body);
   ASSERT_EQ(r.status, 200u) << r.raw;
@@ -180,7 +188,8 @@ TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
   Start();
   Client c(port_);
   const std::string url = "/v2/models/" + service_->model_name() + "/infer";
-  auto expect_400 = [&](const std::string& target, const std::string& body, const std::string& needle) {
+  auto expect_400 = [&](const std::string& target, const std::string& body,
+                        const std::string& needle) {
     Reply r = c.Send(http::verb::post, target, body);
     EXPECT_EQ(r.status, 400u) << body << " -> " << r.raw;
     ASSERT_TRUE(r.body.is_object()) << r.raw;
@@ -189,27 +198,40 @@ TEST_F(ServerTest, BadRequestsGet400WithAMessage) {
   expect_400(url, "{not json", "request body: malformed JSON at byte 3: invalid literal");
   // A number out of double's range is a parse failure too (nlohmann throws out_of_range, not
   // parse_error, for it).
-  expect_400(url, R"({"id": 1e999})", "request body: malformed JSON: number overflow parsing '1e999'");
+  expect_400(url, R"({"id": 1e999})",
+             "request body: malformed JSON: number overflow parsing '1e999'");
   expect_400(url, "[1,2]", "JSON object");
   expect_400(url, "{}", "inputs");
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"FP32","data":[1.0]}]})", "BYTES");
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[2],"datatype":"BYTES","data":["a"]}]})", "shape");
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":[3]}]})", "strings");
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":["a"]}],"outputs":[{"name":"x"}]})", "unknown output");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"FP32","data":[1.0]}]})",
+             "BYTES");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[2],"datatype":"BYTES","data":["a"]}]})",
+             "shape");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":[3]}]})",
+             "strings");
+  expect_400(
+      url,
+      R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":["a"]}],"outputs":[{"name":"x"}]})",
+      "unknown output");
   expect_400("/v1/classify", R"({"text": 5})", "\"text\"");
   expect_400("/v1/classify", R"({"text": "a", "texts": ["b"]})", "either");
   expect_400("/v1/classify", R"({"texts": []})", "no texts");
   expect_400("/v1/classify", R"({"text": "rain", "k": 0})", "\"k\"");
   // 60,000 nested arrays (a 120 KB body) once overflowed the stack of the flattening.
   const std::string deep = std::string(60000, '[') + "\"hi\"" + std::string(60000, ']');
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":)" + deep + "}]}", "nested at most 32");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[1],"datatype":"BYTES","data":)" + deep + "}]}",
+             "nested at most 32");
   // A shape whose product wraps around 2^64 (to 1, or to 0) must not match the data.
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[3,12297829382473034411],"datatype":"BYTES","data":["a"]}]})",
-             "inputs[0].shape: the product of its sizes overflows 64 bits");
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[4294967296,4294967296],"datatype":"BYTES","data":[]}]})",
-             "inputs[0].shape: the product of its sizes overflows 64 bits");
+  expect_400(
+      url,
+      R"({"inputs":[{"name":"t","shape":[3,12297829382473034411],"datatype":"BYTES","data":["a"]}]})",
+      "inputs[0].shape: the product of its sizes overflows 64 bits");
+  expect_400(
+      url,
+      R"({"inputs":[{"name":"t","shape":[4294967296,4294967296],"datatype":"BYTES","data":[]}]})",
+      "inputs[0].shape: the product of its sizes overflows 64 bits");
   // A zero in the shape means no texts, whatever the other sizes.
-  expect_400(url, R"({"inputs":[{"name":"t","shape":[2000,0],"datatype":"BYTES","data":[]}]})", "no texts");
+  expect_400(url, R"({"inputs":[{"name":"t","shape":[2000,0],"datatype":"BYTES","data":[]}]})",
+             "no texts");
   // The connection survives all of that.
   EXPECT_EQ(c.Get("/v2/health/live").status, 200u);
 }
@@ -251,7 +273,8 @@ TEST_F(ServerTest, ClassifyAndRoute) {
 
 // Sends raw bytes on a fresh connection and returns everything the server writes until it
 // closes the connection (or `wait` passes).
-std::string RawExchange(uint16_t port, const std::string& bytes, std::chrono::milliseconds wait = std::chrono::seconds(5)) {
+std::string RawExchange(uint16_t port, const std::string& bytes,
+                        std::chrono::milliseconds wait = std::chrono::seconds(5)) {
   net::io_context ioc;
   tcp::socket sock(ioc);
   sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
@@ -274,8 +297,11 @@ TEST_F(ServerTest, TransportCornerCases) {
   const std::string model = "/v2/models/" + service_->model_name();
   // A Transfer-Encoding other than chunked: 400 and close, so the body is never run as a second
   // request (request smuggling).
-  std::string out = RawExchange(port_, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
-                                       "GET " + model + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string out =
+      RawExchange(port_,
+                  "POST /v1/classify HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+                  "GET " +
+                      model + " HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
   EXPECT_NE(out.find("unsupported Transfer-Encoding"), std::string::npos) << out;
   EXPECT_EQ(out.find("HTTP/1.1 200"), std::string::npos) << out;
@@ -286,8 +312,9 @@ TEST_F(ServerTest, TransportCornerCases) {
   ASSERT_TRUE(body.is_object()) << out;
   EXPECT_EQ(body["error"], "/v2/\xEF\xBF\xBD\xEF\xBF\xBD: no such endpoint");
   // HEAD: the headers of the answer and no body, so a pipelined request after it parses.
-  out = RawExchange(port_, "HEAD /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"
-                           "GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  out = RawExchange(port_,
+                    "HEAD /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /v2/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const size_t second = out.find("HTTP/1.1", 1);
   ASSERT_NE(second, std::string::npos) << out;
   EXPECT_EQ(out.substr(out.find("\r\n\r\n") + 4, 8), "HTTP/1.1") << out;  // nothing between the two
@@ -295,7 +322,8 @@ TEST_F(ServerTest, TransportCornerCases) {
   // Answers the transport writes itself count in the status classes.
   Client c(port_);
   const std::string metrics = c.Get("/metrics").raw;
-  EXPECT_NE(metrics.find("fastintent_http_responses_total{class=\"4xx\"} 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_http_responses_total{class=\"4xx\"} 3"), std::string::npos)
+      << metrics;
 }
 
 // "Expect: 100-continue" gets the interim 100 before the body is sent, then the answer; a body
@@ -310,8 +338,11 @@ TEST_F(ServerTest, ExpectContinueIsAnswered) {
   const timeval tv{10, 0};
   ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const std::string body = R"({"text": "rain"})";
-  net::write(sock, net::buffer("POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n"));
+  net::write(
+      sock,
+      net::buffer(
+          "POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n"));
   char buf[4096];
   beast::error_code ec;
   size_t n = sock.read_some(net::buffer(buf), ec);
@@ -325,8 +356,10 @@ TEST_F(ServerTest, ExpectContinueIsAnswered) {
   EXPECT_EQ(res.result_int(), 200u);
   EXPECT_EQ(json::parse(res.body())["labels"][0]["label"], "weather");
 
-  const std::string out = RawExchange(port_, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                                             "Content-Length: 5000\r\n\r\n");
+  const std::string out =
+      RawExchange(port_,
+                  "POST /v1/classify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  "Content-Length: 5000\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out;
 }
 
@@ -346,14 +379,16 @@ TEST_F(ServerTest, ShutdownAnswersRequestsInFlight) {
         Client c(port_);
         const timeval tv{20, 0};  // a dropped answer fails the test instead of hanging it
         ::setsockopt(c.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(1024, "rain forecast snow storm")}});
+        Reply r = c.Post("/v1/classify",
+                         {{"texts", std::vector<std::string>(1024, "rain forecast snow storm")}});
         (r.status == 200 || r.status == 503 ? answered : dropped)++;
       } catch (const std::exception&) {
         dropped++;
       }
     });
   }
-  for (int i = 0; i < 2000 && http_->Stats().requests < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 2000 && http_->Stats().requests < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   service_->Shutdown();
   http_->Stop(std::chrono::seconds(10));
   for (std::thread& t : clients) t.join();
@@ -387,7 +422,8 @@ TEST_F(ServerTest, LimitsOnBodyHeadersAndConnections) {
   }
   // Connection limit: two open keep-alive connections, the third is refused with 503. First let
   // the server notice that the connections above were closed.
-  for (int i = 0; i < 1000 && http_->Stats().connections_open > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && http_->Stats().connections_open > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(http_->Stats().connections_open, 0u);
   Client a(port_), b(port_);
   EXPECT_EQ(a.Get("/v2/health/live").status, 200u);
@@ -431,9 +467,13 @@ TEST_F(ServerTest, OverloadGets503Quickly) {
       Client c(port_);
       for (int i = 0; i < 40; ++i) {
         Reply r = c.Post("/v1/classify", {{"texts", std::vector<std::string>(64, "rain snow")}});
-        if (r.status == 200) ok++;
-        else if (r.status == 503 && r.body["error"].get<std::string>().find("overloaded") != std::string::npos) overloaded++;
-        else other++;
+        if (r.status == 200)
+          ok++;
+        else if (r.status == 503 &&
+                 r.body["error"].get<std::string>().find("overloaded") != std::string::npos)
+          overloaded++;
+        else
+          other++;
       }
     });
   }
@@ -481,7 +521,8 @@ TEST_F(ServerTest, ReloadWithoutDowntimeAndBadFilesKeepTheOldModel) {
   // /v1/route now fails cleanly: the new file has no component registry.
   EXPECT_EQ(c.Post("/v1/route", {{"text", "rain"}}).status, 400u);
   const std::string metrics = c.Get("/metrics").raw;
-  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1"), std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 1"), std::string::npos);
 }
 
@@ -489,7 +530,9 @@ TEST_F(ServerTest, ReloadWithoutDowntimeAndBadFilesKeepTheOldModel) {
 // the model and its version as they were, and every outcome is counted once, in /metrics.
 TEST(ServerReloadTest, BadFilesKeepTheOldModelAndEveryOutcomeIsCounted) {
   const std::string path = TempPath("service_reload");
-  ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path, fastintent::testing::kTinyComponents).ok());
+  ASSERT_TRUE(SaveModel(TinyModel({"weather", "music", "alarm"}), path,
+                        fastintent::testing::kTinyComponents)
+                  .ok());
   ServiceOptions so;
   so.model_path = path;
   auto created = InferenceService::Create(so);
@@ -522,8 +565,10 @@ TEST(ServerReloadTest, BadFilesKeepTheOldModelAndEveryOutcomeIsCounted) {
   EXPECT_EQ(service.engine().model_version(), 2u);
   EXPECT_EQ(label_of("rain forecast"), "w2");
   const std::string metrics = service.MetricsText();
-  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1\n"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"ok\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("fastintent_model_reloads_total{result=\"error\"} 2\n"), std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("fastintent_model_version 2\n"), std::string::npos) << metrics;
   service.Shutdown();
   std::remove(path.c_str());
@@ -539,7 +584,8 @@ TEST_F(ServerTest, ConcurrentKeepAliveClientsAndMetrics) {
       Client c(port_);
       for (int i = 0; i < kRequests; ++i) {
         Reply r = c.Post("/v1/classify", {{"texts", {"rain", "song"}}});
-        if (r.status == 200 && r.body["results"][1]["labels"][0]["label"] == "music") ok.fetch_add(1);
+        if (r.status == 200 && r.body["results"][1]["labels"][0]["label"] == "music")
+          ok.fetch_add(1);
       }
     });
   }
@@ -548,9 +594,11 @@ TEST_F(ServerTest, ConcurrentKeepAliveClientsAndMetrics) {
   Client c(port_);
   Reply m = c.Get("/metrics");
   ASSERT_EQ(m.status, 200u);
-  EXPECT_NE(m.raw.find("fastintent_engine_answers_total{outcome=\"ok\"} 400"), std::string::npos) << m.raw;
+  EXPECT_NE(m.raw.find("fastintent_engine_answers_total{outcome=\"ok\"} 400"), std::string::npos)
+      << m.raw;
   EXPECT_NE(m.raw.find("# TYPE fastintent_engine_latency_seconds histogram"), std::string::npos);
-  EXPECT_NE(m.raw.find("fastintent_engine_latency_seconds_bucket{le=\"+Inf\"} 400"), std::string::npos);
+  EXPECT_NE(m.raw.find("fastintent_engine_latency_seconds_bucket{le=\"+Inf\"} 400"),
+            std::string::npos);
   EXPECT_NE(m.raw.find("fastintent_http_connections_accepted_total 5"), std::string::npos);
 }
 

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "router/router.h"
 #include "fastintent/engine.h"
 #include "fastintent/status.h"
+#include "router/router.h"
 #include "server/texts_request.h"
 
 namespace fastintent::server {

@@ -14,7 +14,8 @@
 
 namespace {
 
-int Write(const std::vector<std::string>& labels, const std::string& metadata, const std::string& path) {
+int Write(const std::vector<std::string>& labels, const std::string& metadata,
+          const std::string& path) {
   auto model = fastintent::testing::TrainTinyKeywordModel(labels);
   if (!model.ok()) {
     std::fprintf(stderr, "capi_test_models: %s\n", model.status().ToString().c_str());
@@ -29,10 +30,12 @@ int Write(const std::vector<std::string>& labels, const std::string& metadata, c
 }
 
 // kTinyComponents with every occurrence of `from` replaced by `to`.
-std::string Renamed(std::string json, const std::vector<std::pair<std::string, std::string>>& names) {
+std::string Renamed(std::string json,
+                    const std::vector<std::pair<std::string, std::string>>& names) {
   for (const auto& [from, to] : names) {
     const std::string quoted = '"' + from + '"';
-    for (size_t at = json.find(quoted); at != std::string::npos; at = json.find(quoted, at + to.size())) {
+    for (size_t at = json.find(quoted); at != std::string::npos;
+         at = json.find(quoted, at + to.size())) {
       json.replace(at + 1, from.size(), to);
     }
   }
@@ -52,8 +55,9 @@ int main(int argc, char** argv) {
   const std::string components = fastintent::testing::kTinyComponents;
   int failed = Write({"weather", "music", "alarm"}, components, dir + "/tiny.fim");
   failed |= Write({"weather", "music", "alarm"}, "", dir + "/tiny_plain.fim");
-  failed |= Write({"meteo", "musique", "reveil"},
-                  Renamed(components, {{"weather", "meteo"}, {"music", "musique"}, {"alarm", "reveil"}}),
-                  dir + "/tiny_other.fim");
+  failed |=
+      Write({"meteo", "musique", "reveil"},
+            Renamed(components, {{"weather", "meteo"}, {"music", "musique"}, {"alarm", "reveil"}}),
+            dir + "/tiny_other.fim");
   return failed;
 }

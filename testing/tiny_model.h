@@ -36,7 +36,8 @@ inline StatusOr<Model> TrainTinyKeywordModel(const std::vector<std::string>& lab
   for (size_t i = 0; i < 30 * labels.size(); ++i) {
     const size_t c = i % labels.size();
     std::string text;
-    for (int w = 0; w < 3; ++w) text += (w ? " " : "") + Keywords()[c][rng() % Keywords()[c].size()];
+    for (int w = 0; w < 3; ++w)
+      text += (w ? " " : "") + Keywords()[c][rng() % Keywords()[c].size()];
     ds.examples.push_back({text, {labels[c]}, i + 1});
   }
   TrainOptions o;

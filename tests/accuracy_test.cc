@@ -6,13 +6,12 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-
 #include <memory>
 #include <tuple>
 #include <utility>
 
-#include "train/dataset.h"
 #include "fastintent/model_io.h"
+#include "train/dataset.h"
 #include "train/metrics.h"
 #include "train/trainer.h"
 
@@ -83,7 +82,8 @@ Scores TrainAndScore(const std::string& dir) {
     calibrated.Add({uint32_t(gold)}, pred_cal);
   }
   const Metrics mo = open.Compute(), mc = calibrated.Compute();
-  Scores s{mo.accuracy, mo.has_oos ? mo.in_scope_accuracy : mo.accuracy, mc.in_scope_accuracy, mc.oos_recall};
+  Scores s{mo.accuracy, mo.has_oos ? mo.in_scope_accuracy : mo.accuracy, mc.in_scope_accuracy,
+           mc.oos_recall};
   const std::shared_ptr<const Model> q = QuantizeModel(m);
   std::tie(s.int8_accuracy, s.int8_in_scope_accuracy) = OpenAccuracy(*q, *test);
   s.float_bytes = SerializeModel(m).size();
@@ -91,11 +91,12 @@ Scores TrainAndScore(const std::string& dir) {
   std::printf("%s: int8 weights: test accuracy %.2f%%, in-scope %.2f%%; %zu bytes vs %zu (%.2fx)\n",
               dir.c_str(), 100 * s.int8_accuracy, 100 * s.int8_in_scope_accuracy, s.int8_bytes,
               s.float_bytes, double(s.float_bytes) / double(s.int8_bytes));
-  std::printf("%s: %zu train, epochs %u (best %u), %.1fs; test accuracy %.2f%%, in-scope %.2f%%; "
-              "calibrated (t=%.4f): in-scope %.2f%%, oos recall %.2f%%\n",
-              dir.c_str(), report.train_examples, report.epochs_run, report.best_epoch, report.seconds,
-              100 * s.accuracy, 100 * s.in_scope_accuracy, m.threshold(), 100 * s.calibrated_in_scope,
-              100 * s.calibrated_oos_recall);
+  std::printf(
+      "%s: %zu train, epochs %u (best %u), %.1fs; test accuracy %.2f%%, in-scope %.2f%%; "
+      "calibrated (t=%.4f): in-scope %.2f%%, oos recall %.2f%%\n",
+      dir.c_str(), report.train_examples, report.epochs_run, report.best_epoch, report.seconds,
+      100 * s.accuracy, 100 * s.in_scope_accuracy, m.threshold(), 100 * s.calibrated_in_scope,
+      100 * s.calibrated_oos_recall);
   return s;
 }
 

@@ -11,22 +11,24 @@
 
 #include "gtest/gtest.h"
 #include "model/network.h"
-#include "train/trainer.h"
 #include "text/featurizer.h"
 #include "text/tokenizer.h"
+#include "train/trainer.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
 std::atomic<long> g_allocations{0};
 
 void* CountedAlloc(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_counting.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
 
 void* CountedAlignedAlloc(std::size_t n, std::align_val_t al) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_counting.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   const std::size_t a = static_cast<std::size_t>(al);
   if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a)) return p;
   throw std::bad_alloc();
@@ -86,11 +88,11 @@ const std::vector<std::string>& Texts() {
       "transfer $200 from checking to savings",
       "Café crème: l'été à Paris \xE2\x80\x94 r\xC3\xA9servation pour deux",  // non-ASCII path
       "book a table for 4 at an italian restaurant tonight",
-      "remind me to call mom at 5 \xF0\x9F\x93\x9E",                        // emoji (symbol)
+      "remind me to call mom at 5 \xF0\x9F\x93\x9E",  // emoji (symbol)
       "what is my credit card balance",
       "turn off the lights in the living room and lock the front door",
-      "bad bytes \xE2\x82 here \xC0\x80",                                  // invalid UTF-8
-      "ＦＵＬＬ ｗｉｄｔｈ text and \xEF\xAC\x81sh",                          // NFKC: full width, ligature
+      "bad bytes \xE2\x82 here \xC0\x80",             // invalid UTF-8
+      "ＦＵＬＬ ｗｉｄｔｈ text and \xEF\xAC\x81sh",  // NFKC: full width, ligature
   };
   return texts;
 }
@@ -99,14 +101,22 @@ Model TrainSmallModel(OutputKind kind) {
   Dataset d;
   d.multi_label = kind == OutputKind::kSigmoid;
   const std::vector<std::pair<std::string, std::string>> rows = {
-      {"what's the weather like", "weather"},  {"will it rain tomorrow in paris", "weather"},
-      {"is it sunny outside", "weather"},      {"set an alarm for 7am", "alarm"},
-      {"wake me up at six", "alarm"},          {"alarm for tomorrow morning please", "alarm"},
-      {"play some jazz music", "music"},       {"put on my playlist", "music"},
-      {"play the next song", "music"},         {"transfer money to savings", "transfer"},
-      {"send $200 to checking", "transfer"},   {"move funds between accounts", "transfer"},
-      {"how do i say thanks in italian", "translate"}, {"translate hello to french", "translate"},
-      {"what is café in english", "translate"},        {"l'été à paris réservation", "translate"},
+      {"what's the weather like", "weather"},
+      {"will it rain tomorrow in paris", "weather"},
+      {"is it sunny outside", "weather"},
+      {"set an alarm for 7am", "alarm"},
+      {"wake me up at six", "alarm"},
+      {"alarm for tomorrow morning please", "alarm"},
+      {"play some jazz music", "music"},
+      {"put on my playlist", "music"},
+      {"play the next song", "music"},
+      {"transfer money to savings", "transfer"},
+      {"send $200 to checking", "transfer"},
+      {"move funds between accounts", "transfer"},
+      {"how do i say thanks in italian", "translate"},
+      {"translate hello to french", "translate"},
+      {"what is café in english", "translate"},
+      {"l'été à paris réservation", "translate"},
   };
   for (int rep = 0; rep < 3; ++rep)
     for (const auto& [text, label] : rows) d.examples.push_back({text, {label}, 0});

@@ -583,7 +583,7 @@ TEST_F(CliTest, Inspect) {
   EXPECT_EQ(j["file_bytes"].get<uintmax_t>(), std::filesystem::file_size(model));
   EXPECT_EQ(j["featurizer"]["num_buckets"], 65536);
   EXPECT_EQ(j["featurizer"]["char_tf"], "token");  // the default
-  EXPECT_GT(j["frequent_tokens"].get<int>(), 10);    // words seen twice in intents.jsonl
+  EXPECT_GT(j["frequent_tokens"].get<int>(), 10);  // words seen twice in intents.jsonl
   EXPECT_GT(j["precomputed_token_sums"].get<int>(), 10);
   EXPECT_LE(j["precomputed_token_sums"].get<int>(), j["frequent_tokens"].get<int>());
   EXPECT_GT(j["vocabulary_rows"].get<int>(), 50);
@@ -627,7 +627,8 @@ TEST_F(CliTest, QuantizeExportsAnInt8ModelThatAnswersLikeTheFloatOne) {
   // The same labels from the exported file, from quantising on load, and (here) from float.
   const std::string texts = "will it snow tonight\nplay some jazz\nwake me at six\nhello there\n";
   const Result exported = Run({"predict", "-m", q, "--threshold", "0"}, texts);
-  const Result on_load = Run({"predict", "-m", model, "--precision", "int8", "--threshold", "0"}, texts);
+  const Result on_load =
+      Run({"predict", "-m", model, "--precision", "int8", "--threshold", "0"}, texts);
   const Result as_float = Run({"predict", "-m", model, "--threshold", "0"}, texts);
   ASSERT_EQ(exported.code, 0) << exported.err;
   EXPECT_EQ(exported.out, on_load.out);
@@ -852,7 +853,8 @@ TEST_F(CliTest, UnwritableStandardOutputIsAFailure) {
     const int status = std::system(cmd.c_str());
     ASSERT_TRUE(WIFEXITED(status)) << cmd;
     EXPECT_EQ(WEXITSTATUS(status), 1) << cmd;
-    EXPECT_NE(ReadFile(Path("full.err")).find("fastintent: cannot write to standard output: No space left on device"),
+    EXPECT_NE(ReadFile(Path("full.err"))
+                  .find("fastintent: cannot write to standard output: No space left on device"),
               std::string::npos)
         << ReadFile(Path("full.err"));
   }
@@ -867,7 +869,8 @@ TEST_F(CliTest, NanThresholdAndEmptyModelPathAreRejected) {
     if (std::string(cmd) == "eval") args.push_back(Path("intents.jsonl"));
     const Result r = Run(args);
     EXPECT_NE(r.code, 0) << cmd;
-    EXPECT_NE(r.err.find("expected a number in [0, 1], got 'nan'"), std::string::npos) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("expected a number in [0, 1], got 'nan'"), std::string::npos)
+        << cmd << ": " << r.err;
   }
   const Result r = Run({"predict", "-m", "", "hello"});
   EXPECT_NE(r.code, 0);
@@ -885,7 +888,8 @@ TEST_F(CliTest, NonUtf8LabelsAndPathsGiveValidJson) {
   }
   const std::string path = Write("odd\xffname.txt", data);
   const std::string model = Path("odd.fim");
-  Result r = Run({"train", path, "-o", model, "--hidden", "8", "--epochs", "2", "--buckets", "65536", "-q"});
+  Result r = Run(
+      {"train", path, "-o", model, "--hidden", "8", "--epochs", "2", "--buckets", "65536", "-q"});
   ASSERT_EQ(r.code, 0) << r.err;
   r = Run({"inspect", "--json", model});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -906,8 +910,7 @@ TEST_F(CliTest, UsageErrorsExitOne) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"predict", "-m", model, "-k", "0", "hi"},
         std::vector<std::string>{"route", "--bogus", "x"},
-        std::vector<std::string>{"quantize", model},
-        std::vector<std::string>{"inspect", ""},
+        std::vector<std::string>{"quantize", model}, std::vector<std::string>{"inspect", ""},
         std::vector<std::string>{"quantize", "", "-o", Path("q.fim")},
         std::vector<std::string>{"bench", "-m", model, Path("intents.jsonl"), "--seconds", "nan"},
         std::vector<std::string>{}}) {
@@ -922,7 +925,8 @@ TEST_F(CliTest, UsageErrorsExitOne) {
 
 // Data whose labels the model does not know is an error for bench as for eval, not 0 %.
 TEST_F(CliTest, BenchRefusesDataWithUnknownLabels) {
-  const std::string data = Write("other.jsonl", "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
+  const std::string data =
+      Write("other.jsonl", "{\"text\": \"make pasta\", \"label\": \"cooking\"}\n");
   ExpectFailure(Run({"bench", "-m", IntentModel(), data, "--seconds", "0.05", "--no-peers"}),
                 {data + ":1: label 'cooking' is not one the model knows"});
 }

@@ -39,12 +39,17 @@ const std::map<std::string, std::set<std::string>>& AllowedEdges() {
       {"engine", {"public", "common", "kernels", "text", "model"}},
       {"capi", {"public", "common", "text", "model", "router", "engine"}},
       {"server", {"public", "common", "text", "model", "router", "engine"}},
-      {"tools", {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server"}},
+      {"tools",
+       {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server"}},
       {"testing", {"public", "common", "text", "model", "train"}},
       {"bench", {"public", "common", "kernels", "text", "model", "train", "router", "engine"}},
       {"examples", {"public"}},
-      {"fuzz", {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server", "testing"}},
-      {"tests", {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server", "testing"}},
+      {"fuzz",
+       {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server",
+        "testing"}},
+      {"tests",
+       {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server",
+        "testing"}},
   };
   return edges;
 }
@@ -80,7 +85,8 @@ bool IsTestFile(const std::string& rel) {
 std::vector<std::string> CheckIncludes(const fs::path& root) {
   static const std::regex kInclude(R"re(^\s*#\s*include\s*"([^"]+)")re");
   std::vector<std::string> problems;
-  for (const char* top : {"include", "src", "server", "tools", "testing", "bench", "examples", "fuzz", "tests"}) {
+  for (const char* top :
+       {"include", "src", "server", "tools", "testing", "bench", "examples", "fuzz", "tests"}) {
     if (!fs::is_directory(root / top)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
       if (!entry.is_regular_file()) continue;
@@ -101,8 +107,8 @@ std::vector<std::string> CheckIncludes(const fs::path& root) {
         if (to.empty() || to == from) continue;
         if (AllowedEdges().at(from).count(to)) continue;
         if (to == "testing" && IsTestFile(rel)) continue;
-        problems.push_back(rel + ":" + std::to_string(n) + ": layer '" + from + "' may not include '" +
-                           std::string(m[1]) + "' (layer '" + to + "')");
+        problems.push_back(rel + ":" + std::to_string(n) + ": layer '" + from +
+                           "' may not include '" + std::string(m[1]) + "' (layer '" + to + "')");
       }
     }
   }
@@ -122,12 +128,15 @@ TEST(LayersTest, ReportsAnUpwardInclude) {
   const fs::path root = fs::temp_directory_path() / ("fi_layers_" + std::to_string(::getpid()));
   fs::create_directories(root / "src/text");
   fs::create_directories(root / "src/engine");
-  std::ofstream(root / "src/text/bad.cc") << "#include \"text/featurizer.h\"\n#include \"model/network.h\"\n";
-  std::ofstream(root / "src/engine/ok.cc") << "#include \"model/network.h\"\n#include <vector>\n#include \"gtest/gtest.h\"\n";
+  std::ofstream(root / "src/text/bad.cc")
+      << "#include \"text/featurizer.h\"\n#include \"model/network.h\"\n";
+  std::ofstream(root / "src/engine/ok.cc")
+      << "#include \"model/network.h\"\n#include <vector>\n#include \"gtest/gtest.h\"\n";
   const std::vector<std::string> problems = CheckIncludes(root);
   fs::remove_all(root);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0], "src/text/bad.cc:2: layer 'text' may not include 'model/network.h' (layer 'model')");
+  EXPECT_EQ(problems[0],
+            "src/text/bad.cc:2: layer 'text' may not include 'model/network.h' (layer 'model')");
 }
 
 TEST(LayersTest, TestHelpersOnlyFromTests) {

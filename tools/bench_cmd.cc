@@ -9,9 +9,9 @@
 //   peak RSS      getrusage(RUSAGE_SELF).ru_maxrss of this process (model + data + scratch);
 //   arithmetic    FLOPs per utterance (2 x rows summed x width for the first layer, 2 x in x out
 //                 for each dense layer; a token whose sum the session caches counts as one row,
-//                 the FLOPs of filling the cache are not counted) against this core's peak (SIMD lanes of the dispatched
-//                 target x 2 FMA units x 2 FLOPs x clock, the clock calibrated with a chain of
-//                 dependent adds).
+//                 the FLOPs of filling the cache are not counted) against this core's peak (SIMD
+//                 lanes of the dispatched target x 2 FMA units x 2 FLOPs x clock, the clock
+//                 calibrated with a chain of dependent adds).
 // and the same for fastText when its CLI is installed (Debian package `fasttext`): it is
 // trained on TRAIN (lower-cased, one line per example, __label__ format) and measured as a
 // process: per-sentence latency through a pipe to `fasttext predict-prob MODEL -` (round trip
@@ -41,12 +41,12 @@
 #include <sstream>
 #include <thread>
 
-#include "kernels/kernels.h"
-#include "train/dataset.h"
 #include "fastintent/model_io.h"
+#include "kernels/kernels.h"
 #include "model/network.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "train/dataset.h"
 
 namespace fastintent::cli {
 namespace {
@@ -60,7 +60,8 @@ struct BenchArgs {
   bool no_peers = false;
   double seconds = 1.0;  // per timed phase
   std::string fasttext_bin = "fasttext";
-  std::string fasttext_args = "-wordNgrams 2 -minn 2 -maxn 5 -dim 100 -epoch 25 -lr 1.0 -bucket 200000";
+  std::string fasttext_args =
+      "-wordNgrams 2 -minn 2 -maxn 5 -dim 100 -epoch 25 -lr 1.0 -bucket 200000";
 };
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
@@ -168,7 +169,9 @@ std::vector<double> TimePerCall(size_t n, double seconds, double overhead_ns, Fn
       const auto a = Clock::now();
       fn(i);
       const auto b = Clock::now();
-      us.push_back(std::max(0.0, std::chrono::duration<double, std::nano>(b - a).count() - overhead_ns) / 1e3);
+      us.push_back(
+          std::max(0.0, std::chrono::duration<double, std::nano>(b - a).count() - overhead_ns) /
+          1e3);
     }
   } while (Seconds(start, Clock::now()) < seconds);
   return us;
@@ -176,7 +179,8 @@ std::vector<double> TimePerCall(size_t n, double seconds, double overhead_ns, Fn
 
 // Utterances per second with `threads` threads, each with its own Session, each looping over
 // the texts (from its own starting point) for `seconds`.
-double Throughput(const Model& m, const std::vector<std::string>& texts, int threads, double seconds) {
+double Throughput(const Model& m, const std::vector<std::string>& texts, int threads,
+                  double seconds) {
   std::atomic<bool> go{false}, stop{false};
   std::vector<uint64_t> done(size_t(threads) * 8, 0);  // spaced out: no false sharing
   std::vector<std::thread> pool;
@@ -215,8 +219,8 @@ double Throughput(const Model& m, const std::vector<std::string>& texts, int thr
 // ---- fastText, driven as a process --------------------------------------------------------
 
 struct ProcessResult {
-  int status = -1;      // exit code, or -1 if it did not exit normally
-  double seconds = 0;   // wall time
+  int status = -1;     // exit code, or -1 if it did not exit normally
+  double seconds = 0;  // wall time
   double max_rss_mb = 0;
 };
 
@@ -252,7 +256,8 @@ ProcessResult Wait(pid_t pid, Clock::time_point started) {
 ProcessResult Run(const std::vector<std::string>& argv, const std::string& in_path,
                   const std::string& out_path) {
   const int in = open(in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = open(out_path.empty() ? "/dev/null" : out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int out = open(out_path.empty() ? "/dev/null" : out_path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const auto t0 = Clock::now();
   const pid_t pid = Spawn(argv, in, out, true);
   close(in);
@@ -350,8 +355,10 @@ bool OnPath(const std::string& bin) {
 
 // Measures fastText; returns a JSON object with the keys it could measure, or a string saying
 // why it was skipped.
-nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double seconds, bool verbose) {
-  if (!OnPath(a.fasttext_bin)) return "fasttext binary '" + a.fasttext_bin + "' not found (Debian package fasttext)";
+nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double seconds,
+                             bool verbose) {
+  if (!OnPath(a.fasttext_bin))
+    return "fasttext binary '" + a.fasttext_bin + "' not found (Debian package fasttext)";
   std::string train_path = a.train;
   if (train_path.empty()) {
     const size_t slash = a.data.rfind('/');
@@ -372,7 +379,8 @@ nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double sec
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
-      for (const char* f : {"/train.txt", "/test.txt", "/big.txt", "/one.txt", "/model.bin", "/model.vec", "/out.txt"})
+      for (const char* f : {"/train.txt", "/test.txt", "/big.txt", "/one.txt", "/model.bin",
+                            "/model.vec", "/out.txt"})
         unlink((dir + f).c_str());
       rmdir(dir.c_str());
     }
@@ -394,12 +402,14 @@ nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double sec
     big_lines += lines.size();
   }
   if (!Writable(dir + "/train.txt", train_txt) || !Writable(dir + "/test.txt", test_txt) ||
-      !Writable(dir + "/big.txt", big) || !Writable(dir + "/one.txt", lines.empty() ? "\n" : lines[0] + "\n"))
+      !Writable(dir + "/big.txt", big) ||
+      !Writable(dir + "/one.txt", lines.empty() ? "\n" : lines[0] + "\n"))
     return "cannot write to " + dir;
 
   nlohmann::json r;
-  std::vector<std::string> argv = {a.fasttext_bin, "supervised", "-input", dir + "/train.txt", "-output",
-                                   dir + "/model", "-thread", "2", "-verbose", "0"};
+  std::vector<std::string> argv = {
+      a.fasttext_bin, "supervised", "-input", dir + "/train.txt", "-output",
+      dir + "/model", "-thread",    "2",      "-verbose",         "0"};
   {
     std::stringstream ss(a.fasttext_args);
     std::string w;
@@ -411,11 +421,12 @@ nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double sec
   r["train_s"] = tr.seconds;
   r["settings"] = a.fasttext_args;
   const std::string model = dir + "/model.bin";
-  struct stat st{};
+  struct stat st {};
   if (stat(model.c_str(), &st) == 0) r["model_mb"] = double(st.st_size) / (1 << 20);
 
   // Accuracy (top-1, out-of-scope counted as a class) and the prediction output.
-  ProcessResult acc = Run({a.fasttext_bin, "predict", model, dir + "/test.txt", "1"}, "", dir + "/out.txt");
+  ProcessResult acc =
+      Run({a.fasttext_bin, "predict", model, dir + "/test.txt", "1"}, "", dir + "/out.txt");
   if (acc.status == 0) {
     std::ifstream in(dir + "/out.txt");
     std::string line;
@@ -434,7 +445,8 @@ nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double sec
     LinePipe p;
     if (!p.Start(cmd)) return false;
     std::string reply;
-    if (!p.RoundTrip(lines.empty() ? "hello" : lines[0], &reply)) return false;  // waits for the load
+    if (!p.RoundTrip(lines.empty() ? "hello" : lines[0], &reply))
+      return false;  // waits for the load
     for (size_t w = 0; w < std::min<size_t>(lines.size(), 500); ++w) p.RoundTrip(lines[w], &reply);
     const auto start = Clock::now();
     do {
@@ -449,7 +461,8 @@ nlohmann::json BenchFastText(const BenchArgs& a, const Dataset& test, double sec
     return true;
   };
   std::vector<double> ft_us, cat_us;
-  if (pipe_latency({"cat"}, &cat_us) && pipe_latency({a.fasttext_bin, "predict-prob", model, "-", "1"}, &ft_us)) {
+  if (pipe_latency({"cat"}, &cat_us) &&
+      pipe_latency({a.fasttext_bin, "predict-prob", model, "-", "1"}, &ft_us)) {
     const double base = Percentile(&cat_us, 50);
     r["pipe_roundtrip_p50_us"] = base;
     r["roundtrip_p50_us"] = Percentile(&ft_us, 50);
@@ -493,7 +506,8 @@ std::string Num(const nlohmann::json& j, const char* key, const char* fmt) {
 }
 
 // "12.3x" where `better` is how many times better fastintent is (higher = better for us).
-std::string Ratio(const nlohmann::json& us, const nlohmann::json& peer, const char* key, bool lower_is_better) {
+std::string Ratio(const nlohmann::json& us, const nlohmann::json& peer, const char* key,
+                  bool lower_is_better) {
   if (!peer.is_object() || !peer.contains(key) || !us.contains(key)) return "";
   const double a = us[key].get<double>(), b = peer[key].get<double>();
   if (a <= 0 || b <= 0) return "";
@@ -503,7 +517,8 @@ std::string Ratio(const nlohmann::json& us, const nlohmann::json& peer, const ch
 }
 
 void PrintTable(const nlohmann::json& j) {
-  const nlohmann::json peer = j["peers"].contains("fasttext") ? j["peers"]["fasttext"] : nlohmann::json();
+  const nlohmann::json peer =
+      j["peers"].contains("fasttext") ? j["peers"]["fasttext"] : nlohmann::json();
   std::printf("fastintent bench: %s (%s weights) on %s (%zu utterances), SIMD target %s\n\n",
               j["model"].get<std::string>().c_str(), j["precision"].get<std::string>().c_str(),
               j["data"].get<std::string>().c_str(), j["examples"].get<size_t>(),
@@ -526,27 +541,31 @@ void PrintTable(const nlohmann::json& j) {
       {"top-1 accuracy", "accuracy", "%.4f", false},
   };
   for (const Row& r : rows)
-    std::printf("%-28s %14s %14s %12s\n", r.name, Num(j, r.key, r.fmt).c_str(), Num(peer, r.key, r.fmt).c_str(),
-                Ratio(j, peer, r.key, r.lower_better).c_str());
+    std::printf("%-28s %14s %14s %12s\n", r.name, Num(j, r.key, r.fmt).c_str(),
+                Num(peer, r.key, r.fmt).c_str(), Ratio(j, peer, r.key, r.lower_better).c_str());
   if (peer.is_object()) {
-    std::printf("\nfastText: %s; trained in %.1f s; %s MB model; pipe round trip p50 %.1f us "
-                "(of which the pipe alone %.1f us); load %.2f s\n",
-                peer.value("settings", "").c_str(), peer.value("train_s", 0.0), Num(peer, "model_mb", "%.1f").c_str(),
-                peer.value("roundtrip_p50_us", 0.0), peer.value("pipe_roundtrip_p50_us", 0.0), peer.value("load_s", 0.0));
+    std::printf(
+        "\nfastText: %s; trained in %.1f s; %s MB model; pipe round trip p50 %.1f us "
+        "(of which the pipe alone %.1f us); load %.2f s\n",
+        peer.value("settings", "").c_str(), peer.value("train_s", 0.0),
+        Num(peer, "model_mb", "%.1f").c_str(), peer.value("roundtrip_p50_us", 0.0),
+        peer.value("pipe_roundtrip_p50_us", 0.0), peer.value("load_s", 0.0));
   }
   for (auto& [name, why] : j["peers_skipped"].items())
     std::printf("\n%s skipped: %s\n", name.c_str(), why.get<std::string>().c_str());
   const auto& ar = j["arithmetic"];
-  std::printf("\narithmetic: %.0f FLOPs/utterance (%.1f features as %.1f rows x %u wide first layer + dense layers);\n"
-              "  peak of one core %.1f GFLOP/s (%d lanes x 2 FMA units x 2 x %.2f GHz, %s);\n"
-              "  achieved %.2f GFLOP/s on 1 thread = %.2f%% of peak (single-call: %.2f%%)\n",
-              ar["flops_per_utterance"].get<double>(), ar["features_per_utterance"].get<double>(),
-              ar["first_layer_rows_per_utterance"].get<double>(),
-              ar["first_layer_width"].get<unsigned>(), ar["peak_gflops_per_core"].get<double>(),
-              ar["lanes"].get<int>(), ar["ghz"].get<double>(), ar["ghz_source"].get<std::string>().c_str(),
-              ar["achieved_gflops_1t"].get<double>(), ar["percent_of_peak_1t"].get<double>(),
-              ar["percent_of_peak_single"].get<double>());
-  std::printf("timer overhead subtracted: %.0f ns per call\n", j["timer_overhead_ns"].get<double>());
+  std::printf(
+      "\narithmetic: %.0f FLOPs/utterance (%.1f features as %.1f rows x %u wide first layer + "
+      "dense layers);\n"
+      "  peak of one core %.1f GFLOP/s (%d lanes x 2 FMA units x 2 x %.2f GHz, %s);\n"
+      "  achieved %.2f GFLOP/s on 1 thread = %.2f%% of peak (single-call: %.2f%%)\n",
+      ar["flops_per_utterance"].get<double>(), ar["features_per_utterance"].get<double>(),
+      ar["first_layer_rows_per_utterance"].get<double>(), ar["first_layer_width"].get<unsigned>(),
+      ar["peak_gflops_per_core"].get<double>(), ar["lanes"].get<int>(), ar["ghz"].get<double>(),
+      ar["ghz_source"].get<std::string>().c_str(), ar["achieved_gflops_1t"].get<double>(),
+      ar["percent_of_peak_1t"].get<double>(), ar["percent_of_peak_single"].get<double>());
+  std::printf("timer overhead subtracted: %.0f ns per call\n",
+              j["timer_overhead_ns"].get<double>());
 }
 
 int Run(const BenchArgs& a) {
@@ -590,7 +609,8 @@ int Run(const BenchArgs& a) {
     for (const CharSpan& span : x.spans)
       if (span.key.len > 0) rows_total -= span.end - span.begin - 1;
     m.Decide(s.probs(), 1, 0, &top);
-    if (!top.empty() && std::find(e.labels.begin(), e.labels.end(), m.labels()[top[0].label]) != e.labels.end())
+    if (!top.empty() &&
+        std::find(e.labels.begin(), e.labels.end(), m.labels()[top[0].label]) != e.labels.end())
       ++correct;
   }
   j["accuracy"] = double(correct) / double(n);
@@ -633,7 +653,8 @@ int Run(const BenchArgs& a) {
   }
   const double peak = double(lanes) * 2 * 2 * hz / 1e9;  // GFLOP/s
   const double achieved = flops * j["batch_per_s_1t"].get<double>() / 1e9;
-  const double single_gflops = j["single_p50_us"].get<double>() > 0 ? flops / (j["single_p50_us"].get<double>() * 1e3) : 0;
+  const double single_gflops =
+      j["single_p50_us"].get<double>() > 0 ? flops / (j["single_p50_us"].get<double>() * 1e3) : 0;
   j["arithmetic"] = {
       {"flops_per_utterance", flops},
       {"features_per_utterance", feats},
@@ -647,7 +668,9 @@ int Run(const BenchArgs& a) {
       {"achieved_gflops_1t", achieved},
       {"percent_of_peak_1t", peak > 0 ? 100 * achieved / peak : 0},
       {"percent_of_peak_single", peak > 0 ? 100 * single_gflops / peak : 0},
-      {"first_layer_bytes_per_utterance", rows * double(net.stride0()) * (net.precision == Precision::kInt8 ? 1.0 : double(sizeof(float)))},
+      {"first_layer_bytes_per_utterance",
+       rows * double(net.stride0()) *
+           (net.precision == Precision::kInt8 ? 1.0 : double(sizeof(float)))},
   };
 
   j["peers"] = nlohmann::json::object();
@@ -674,21 +697,27 @@ int Run(const BenchArgs& a) {
 void AddBench(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<BenchArgs>();
   CLI::App* c = root.add_subcommand(
-      "bench", "Measure featurisation, single-utterance latency, throughput and memory, beside fastText");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
+      "bench",
+      "Measure featurisation, single-utterance latency, throughput and memory, beside fastText");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
-  c->add_option("data", a->data, "Labelled test data (.jsonl, .csv or fastText format)")->required();
-  c->add_flag("--json", a->json,
-              "Print one JSON object (single_p50_us, single_p99_us, batch_per_s_1t, batch_per_s_2t, "
-              "featurize_p50_us, peak_rss_mb, peers: {fasttext: {...}}, arithmetic)");
-  c->add_option("--train", a->train,
-                "Training data for fastText (default: DATA with 'test' replaced by 'train', if it exists)");
+  c->add_option("data", a->data, "Labelled test data (.jsonl, .csv or fastText format)")
+      ->required();
+  c->add_flag(
+      "--json", a->json,
+      "Print one JSON object (single_p50_us, single_p99_us, batch_per_s_1t, batch_per_s_2t, "
+      "featurize_p50_us, peak_rss_mb, peers: {fasttext: {...}}, arithmetic)");
+  c->add_option(
+      "--train", a->train,
+      "Training data for fastText (default: DATA with 'test' replaced by 'train', if it exists)");
   c->add_option("--seconds", a->seconds, "Minimum duration of each timed phase")
       ->capture_default_str()
       ->check(NumberIn(0.05, 600.0));
   c->add_flag("--no-peers", a->no_peers, "Do not measure fastText");
   c->add_option("--fasttext", a->fasttext_bin, "fastText executable")->capture_default_str();
-  c->add_option("--fasttext-args", a->fasttext_args, "fastText training settings")->capture_default_str();
+  c->add_option("--fasttext-args", a->fasttext_args, "fastText training settings")
+      ->capture_default_str();
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }
 

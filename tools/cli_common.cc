@@ -49,7 +49,8 @@ std::string DefaultModelPath() {
   return first_guess.empty() ? "models/assistant.fim" : first_guess;
 }
 
-void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn) {
+void ForEachInput(const std::vector<std::string>& args,
+                  const std::function<bool(const std::string&)>& fn) {
   if (!args.empty()) {
     for (const std::string& a : args)
       if (!fn(a)) return;
@@ -63,8 +64,9 @@ void ForEachInput(const std::vector<std::string>& args, const std::function<bool
 }
 
 void AddPrecisionOption(CLI::App* c, std::string* precision) {
-  c->add_option("--precision", *precision,
-                "Weights to run with: 'stored' (as in the file) or 'int8' (quantise a float32 file on load)")
+  c->add_option(
+       "--precision", *precision,
+       "Weights to run with: 'stored' (as in the file) or 'int8' (quantise a float32 file on load)")
       ->check(CLI::IsMember({"stored", "int8"}))
       ->capture_default_str();
 }
@@ -73,7 +75,8 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
                                                         const std::string& precision,
                                                         std::string* metadata_json) {
   auto model = LoadModel(path.empty() ? DefaultModelPath() : path, metadata_json);
-  if (!model.ok() || precision != "int8" || (*model)->network().precision == Precision::kInt8) return model;
+  if (!model.ok() || precision != "int8" || (*model)->network().precision == Precision::kInt8)
+    return model;
   return QuantizeModel(**model);
 }
 
@@ -84,7 +87,8 @@ CLI::Validator NumberIn(double lo, double hi) {
       [lo, hi, range = range.str()](std::string& s) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(s.c_str(), &end);
-        if (end == s.c_str() || *end != '\0' || !(v >= lo && v <= hi)) return "expected a number in " + range + ", got '" + s + "'";
+        if (end == s.c_str() || *end != '\0' || !(v >= lo && v <= hi))
+          return "expected a number in " + range + ", got '" + s + "'";
         return "";
       },
       range.str());
@@ -96,8 +100,10 @@ Status CheckLabelsKnown(const Model& m, const Dataset& data, const std::string& 
   for (const Example& ex : data.examples)
     for (const std::string& l : ex.labels)
       if (m.LabelIndex(l) < 0)
-        return InvalidArgument(path + ":" + std::to_string(ex.line) + ": label '" + l + "' is not one the model knows (" +
-                               std::to_string(m.labels().size()) + " labels; see `fastintent inspect`)");
+        return InvalidArgument(path + ":" + std::to_string(ex.line) + ": label '" + l +
+                               "' is not one the model knows (" +
+                               std::to_string(m.labels().size()) +
+                               " labels; see `fastintent inspect`)");
   return Status::Ok();
 }
 
@@ -108,7 +114,8 @@ bool SameFile(const std::string& a, const std::string& b) {
 }
 
 CLI::Validator NotEmpty() {
-  return CLI::Validator([](std::string& s) -> std::string { return s.empty() ? "must not be empty" : ""; }, "PATH");
+  return CLI::Validator(
+      [](std::string& s) -> std::string { return s.empty() ? "must not be empty" : ""; }, "PATH");
 }
 
 int Fail(const std::string& message) {
@@ -117,4 +124,3 @@ int Fail(const std::string& message) {
 }
 
 }  // namespace fastintent::cli
-

@@ -32,7 +32,8 @@ StatusOr<std::shared_ptr<const Model>> LoadForInference(const std::string& path,
 
 // Calls fn(text) for each TEXT argument, or for each stdin line (without its newline) when
 // there are none. Stops early when fn returns false.
-void ForEachInput(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& fn);
+void ForEachInput(const std::vector<std::string>& args,
+                  const std::function<bool(const std::string&)>& fn);
 
 // Checks a flag's value is a number in [lo, hi]. Unlike CLI::Range it refuses "nan", which
 // compares false both ways and would slip through a range check.

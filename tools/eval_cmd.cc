@@ -2,11 +2,11 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "train/dataset.h"
-#include "train/metrics.h"
 #include "fastintent/model_io.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "train/dataset.h"
+#include "train/metrics.h"
 
 namespace fastintent::cli {
 namespace {
@@ -32,7 +32,11 @@ nlohmann::json ToJson(const Metrics& m) {
   }
   nlohmann::json per = nlohmann::json::array();
   for (const LabelMetrics& l : m.per_label)
-    per.push_back({{"label", l.label}, {"precision", l.precision}, {"recall", l.recall}, {"f1", l.f1}, {"support", l.support}});
+    per.push_back({{"label", l.label},
+                   {"precision", l.precision},
+                   {"recall", l.recall},
+                   {"f1", l.f1},
+                   {"support", l.support}});
   j["per_label"] = per;
   return j;
 }
@@ -40,14 +44,15 @@ nlohmann::json ToJson(const Metrics& m) {
 void PrintSummary(const char* title, const Metrics& m) {
   std::printf("%s\n", title);
   if (m.multi_label) {
-    std::printf("  exact match %.2f%%  micro-F1 %.2f%%  macro-F1 %.2f%%  (%zu examples)\n", 100 * m.accuracy,
-                100 * m.micro_f1, 100 * m.macro_f1, m.examples);
+    std::printf("  exact match %.2f%%  micro-F1 %.2f%%  macro-F1 %.2f%%  (%zu examples)\n",
+                100 * m.accuracy, 100 * m.micro_f1, 100 * m.macro_f1, m.examples);
   } else {
-    std::printf("  accuracy %.2f%%  macro-F1 %.2f%%  (%zu examples)\n", 100 * m.accuracy, 100 * m.macro_f1, m.examples);
+    std::printf("  accuracy %.2f%%  macro-F1 %.2f%%  (%zu examples)\n", 100 * m.accuracy,
+                100 * m.macro_f1, m.examples);
   }
   if (m.has_oos)
-    std::printf("  in-scope accuracy %.2f%% (%zu)  out-of-scope recall %.2f%% (%zu)\n", 100 * m.in_scope_accuracy,
-                m.in_scope_examples, 100 * m.oos_recall, m.oos_examples);
+    std::printf("  in-scope accuracy %.2f%% (%zu)  out-of-scope recall %.2f%% (%zu)\n",
+                100 * m.in_scope_accuracy, m.in_scope_examples, 100 * m.oos_recall, m.oos_examples);
 }
 
 int Run(const EvalArgs& a) {
@@ -68,7 +73,8 @@ int Run(const EvalArgs& a) {
   size_t unclassifiable = 0;
   for (const Example& ex : data->examples) {
     gold.clear();
-    for (const std::string& l : ex.labels) gold.push_back(uint32_t(m.LabelIndex(l)));  // known: checked above
+    for (const std::string& l : ex.labels)
+      gold.push_back(uint32_t(m.LabelIndex(l)));  // known: checked above
     pred_open.clear();
     pred_cal.clear();
     if (m.Probabilities(ex.text, &session).ok()) {
@@ -105,10 +111,12 @@ int Run(const EvalArgs& a) {
     std::snprintf(title, sizeof title, "with rejection (threshold %.4f):", threshold);
     PrintSummary(title, mc);
   }
-  if (unclassifiable) std::printf("  %zu texts had no known feature (counted as rejected)\n", unclassifiable);
+  if (unclassifiable)
+    std::printf("  %zu texts had no known feature (counted as rejected)\n", unclassifiable);
   std::printf("\n%-32s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support");
   for (const LabelMetrics& l : (multi ? mc : mo).per_label)
-    std::printf("%-32s %8.2f%% %8.2f%% %8.2f%% %8zu\n", l.label.c_str(), 100 * l.precision, 100 * l.recall, 100 * l.f1, l.support);
+    std::printf("%-32s %8.2f%% %8.2f%% %8.2f%% %8zu\n", l.label.c_str(), 100 * l.precision,
+                100 * l.recall, 100 * l.f1, l.support);
   return 0;
 }
 
@@ -116,12 +124,15 @@ int Run(const EvalArgs& a) {
 
 void AddEval(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<EvalArgs>();
-  CLI::App* c = root.add_subcommand("eval", "Score a model on labelled data: accuracy, macro-F1, per-label P/R/F1, out-of-scope");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
+  CLI::App* c = root.add_subcommand(
+      "eval", "Score a model on labelled data: accuracy, macro-F1, per-label P/R/F1, out-of-scope");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("data", a->data, "Labelled data in any format `train` reads")->required();
   c->add_flag("--json", a->json, "Print the metrics as one JSON object");
-  c->add_option("--threshold", a->threshold, "Rejection threshold for the calibrated figures (default: the model's)")
+  c->add_option("--threshold", a->threshold,
+                "Rejection threshold for the calibrated figures (default: the model's)")
       ->check(Probability());
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }

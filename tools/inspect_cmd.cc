@@ -39,8 +39,13 @@ int Run(const InspectArgs& a) {
       {"precision", PrecisionName(m.network().precision)},
       {"vocabulary_rows", m.network().num_rows},
       {"parameters", m.network().ParameterCount()},
-      {"featurizer", {{"num_buckets", c.num_buckets}, {"word_ngrams", c.word_ngrams}, {"char_min", c.char_min},
-                      {"char_max", c.char_max}, {"min_df", c.min_df}, {"char_tf", CharTfName(c.char_tf)}}},
+      {"featurizer",
+       {{"num_buckets", c.num_buckets},
+        {"word_ngrams", c.word_ngrams},
+        {"char_min", c.char_min},
+        {"char_max", c.char_max},
+        {"min_df", c.min_df},
+        {"char_tf", CharTfName(c.char_tf)}}},
       {"frequent_tokens", m.frequent_tokens().size()},
       {"precomputed_token_sums", m.token_table_size()},
   };
@@ -50,15 +55,19 @@ int Run(const InspectArgs& a) {
     std::printf("%s\n", DumpJson(j, 2).c_str());
     return 0;
   }
-  std::printf("file            %s (%lld bytes, format version %u)\n", path.c_str(), (long long)st.st_size, kModelFormatVersion);
-  std::printf("output          %s over %zu labels%s\n", j["output"].get<std::string>().c_str(), m.labels().size(),
-              m.oos_label().empty() ? "" : (" (out-of-scope label '" + m.oos_label() + "')").c_str());
+  std::printf("file            %s (%lld bytes, format version %u)\n", path.c_str(),
+              (long long)st.st_size, kModelFormatVersion);
+  std::printf(
+      "output          %s over %zu labels%s\n", j["output"].get<std::string>().c_str(),
+      m.labels().size(),
+      m.oos_label().empty() ? "" : (" (out-of-scope label '" + m.oos_label() + "')").c_str());
   std::printf("threshold       %.4f\n", m.threshold());
-  std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n", m.network().num_rows,
-              DumpJson(hidden).c_str(), m.network().num_labels, m.network().ParameterCount(),
-              PrecisionName(m.network().precision));
-  std::printf("featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n", c.num_buckets,
-              c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
+  std::printf("network         %u vocabulary rows -> %s -> %u, %zu parameters, %s weights\n",
+              m.network().num_rows, DumpJson(hidden).c_str(), m.network().num_labels,
+              m.network().ParameterCount(), PrecisionName(m.network().precision));
+  std::printf(
+      "featurizer      %u buckets, word 1..%u-grams, char %u..%u-grams counted per %s, min_df %u\n",
+      c.num_buckets, c.word_ngrams, c.char_min, c.char_max, CharTfName(c.char_tf), c.min_df);
   std::printf("tokens          %zu frequent tokens listed, %zu with precomputed first-layer sums\n",
               m.frequent_tokens().size(), m.token_table_size());
   if (j.contains("metadata")) std::printf("metadata        %s\n", DumpJson(j["metadata"]).c_str());
@@ -87,8 +96,10 @@ int Run(const InspectArgs& a) {
 
 void AddInspect(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<InspectArgs>();
-  CLI::App* c = root.add_subcommand("inspect", "Describe a model file: shapes, labels, featuriser, calibration, metadata");
-  c->add_option("-m,--model,model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
+  CLI::App* c = root.add_subcommand(
+      "inspect", "Describe a model file: shapes, labels, featuriser, calibration, metadata");
+  c->add_option("-m,--model,model", a->model, "Model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   c->add_flag("--json", a->json, "Print as JSON");
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
       names += (names.empty() ? "" : ", ") + sub->get_name();
     }
     if (!known) {
-      std::fprintf(stderr, "fastintent: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());
+      std::fprintf(stderr, "fastintent: unknown command '%s' (commands: %s)\n", argv[1],
+                   names.c_str());
       return 1;
     }
   }

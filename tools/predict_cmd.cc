@@ -30,7 +30,10 @@ int Run(const PredictArgs& a) {
     if (!s.ok()) {
       code = 2;
       if (a.json) {
-        std::printf("%s\n", DumpJson(nlohmann::json({{"text", text}, {"labels", nlohmann::json::array()}, {"error", s.message()}})).c_str());
+        std::printf("%s\n", DumpJson(nlohmann::json({{"text", text},
+                                                     {"labels", nlohmann::json::array()},
+                                                     {"error", s.message()}}))
+                                .c_str());
       } else {
         std::printf("(error: %s)\n", s.message().c_str());
       }
@@ -39,7 +42,8 @@ int Run(const PredictArgs& a) {
     m.Decide(session.probs(), a.k, a.threshold, &top);
     if (a.json) {
       nlohmann::json labels = nlohmann::json::array();
-      for (const LabelScore& l : top) labels.push_back({{"label", m.labels()[l.label]}, {"prob", l.prob}});
+      for (const LabelScore& l : top)
+        labels.push_back({{"label", m.labels()[l.label]}, {"prob", l.prob}});
       std::printf("%s\n", DumpJson(nlohmann::json({{"text", text}, {"labels", labels}})).c_str());
     } else if (top.empty()) {
       std::printf("(none)\n");
@@ -58,12 +62,18 @@ int Run(const PredictArgs& a) {
 
 void AddPredict(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<PredictArgs>();
-  CLI::App* c = root.add_subcommand("predict", "Print the top labels of each text (arguments, or stdin lines)");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
+  CLI::App* c = root.add_subcommand(
+      "predict", "Print the top labels of each text (arguments, or stdin lines)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   AddPrecisionOption(c, &a->precision);
   c->add_option("text", a->texts, "Texts to classify; reads stdin lines when none are given");
-  c->add_flag("--json", a->json, "One JSON object per input: {\"text\", \"labels\": [{\"label\", \"prob\"}...]}, best first");
-  c->add_option("-k,--k", a->k, "How many labels to print at most")->capture_default_str()->check(CLI::Range(1, 1000000));
+  c->add_flag(
+      "--json", a->json,
+      "One JSON object per input: {\"text\", \"labels\": [{\"label\", \"prob\"}...]}, best first");
+  c->add_option("-k,--k", a->k, "How many labels to print at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   c->add_option("--threshold", a->threshold,
                 "Rejection threshold on the top probability (multi-label: per-label threshold); "
                 "0 disables rejection; default: the model's calibrated threshold")

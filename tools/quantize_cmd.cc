@@ -33,7 +33,8 @@ int Run(const QuantizeArgs& a) {
   const Status saved = SaveModel(*QuantizeModel(**model), a.out, meta);
   if (!saved.ok()) return Fail(saved.message());
   const long long after = FileSize(a.out);
-  std::fprintf(stderr, "fastintent: wrote %s with int8 weights: %.1f MB (from %.1f MB, %.2fx smaller)\n",
+  std::fprintf(stderr,
+               "fastintent: wrote %s with int8 weights: %.1f MB (from %.1f MB, %.2fx smaller)\n",
                a.out.c_str(), after / 1e6, before / 1e6, after > 0 ? double(before) / after : 0.0);
   return 0;
 }
@@ -45,8 +46,11 @@ void AddQuantize(CLI::App& root, int* exit_code) {
   CLI::App* c = root.add_subcommand(
       "quantize",
       "Write a copy of a float32 model with int8 weights (one scale per row; about 4x smaller). "
-      "Featuriser, labels, calibration and metadata are kept. Compare with `fastintent eval` before shipping it.");
-  c->add_option("-m,--model,model", a->model, "float32 model file (default: the built-in assistant model)")->check(NotEmpty());
+      "Featuriser, labels, calibration and metadata are kept. Compare with `fastintent eval` "
+      "before shipping it.");
+  c->add_option("-m,--model,model", a->model,
+                "float32 model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   c->add_option("-o,--output", a->out, "Where to write the int8 model (atomically)")->required();
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }

@@ -44,7 +44,8 @@ int Run(const ServeArgs& a) {
   auto service = server::InferenceService::Create(so);
   if (!service.ok()) {
     if (a.model.empty() && service.status().code() == StatusCode::kNotFound)
-      return Fail(service.status().message() + " (train the built-in model with the README's first command, or pass -m)");
+      return Fail(service.status().message() +
+                  " (train the built-in model with the README's first command, or pass -m)");
     return Fail(service.status().message());
   }
   server::HttpServerOptions ho;
@@ -68,8 +69,10 @@ int Run(const ServeArgs& a) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by the server's threads
   Status s = http.Start();
   if (!s.ok()) return Fail(s.message());
-  std::fprintf(stderr, "fastintent: serving model '%s' (%s) on http://%s:%u with %d engine threads\n",
-               svc->model_name().c_str(), so.model_path.c_str(), a.host.c_str(), unsigned(http.port()), a.threads);
+  std::fprintf(stderr,
+               "fastintent: serving model '%s' (%s) on http://%s:%u with %d engine threads\n",
+               svc->model_name().c_str(), so.model_path.c_str(), a.host.c_str(),
+               unsigned(http.port()), a.threads);
   int sig = 0;
   sigwait(&set, &sig);
   std::fprintf(stderr, "fastintent: %s, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -84,23 +87,47 @@ int Run(const ServeArgs& a) {
 
 void AddServe(CLI::App& root, int* exit_code) {
   auto a = std::make_shared<ServeArgs>();
-  CLI::App* c = root.add_subcommand("serve", "HTTP server: Open Inference Protocol v2, /v1/classify, /v1/route, /metrics (docs/server.md)");
-  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")->check(NotEmpty());
+  CLI::App* c = root.add_subcommand("serve",
+                                    "HTTP server: Open Inference Protocol v2, /v1/classify, "
+                                    "/v1/route, /metrics (docs/server.md)");
+  c->add_option("-m,--model", a->model, "Model file (default: the built-in assistant model)")
+      ->check(NotEmpty());
   c->add_option("--name", a->name, "Model name in the URLs (default: the file's stem)");
   c->add_option("--host", a->host, "Address to listen on")->capture_default_str();
-  c->add_option("--port", a->port, "Port (0: any free port, printed at start)")->capture_default_str();
-  c->add_option("--threads", a->threads, "Engine worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  c->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
-  c->add_option("--max-batch", a->max_batch, "Most texts an engine worker takes at once")->capture_default_str()->check(CLI::Range(1, 65536));
-  c->add_option("--max-wait-us", a->max_wait_us, "How long a worker waits to fill a batch (microseconds)")->capture_default_str();
-  c->add_option("--queue", a->queue, "Engine queue capacity in texts; beyond it requests get 503 at once")->capture_default_str()->check(CLI::Range(1, 1 << 24));
-  c->add_option("--timeout-ms", a->timeout_ms, "Per-text deadline; texts still queued after it get 503")->capture_default_str()->check(CLI::Range(1, 3600000));
-  c->add_option("--max-body", a->max_body, "Largest request body in bytes (413 beyond)")->capture_default_str();
-  c->add_option("--max-connections", a->max_connections, "Most open connections (503 and close beyond)")->capture_default_str();
-  c->add_option("--inline-texts", a->inline_texts,
-                "Requests with at most this many texts are computed on the I/O thread while the engine queue is empty (0: always queue)")
+  c->add_option("--port", a->port, "Port (0: any free port, printed at start)")
       ->capture_default_str();
-  c->add_option("--idle-timeout", a->idle_s, "Seconds before a silent connection is closed")->capture_default_str()->check(CLI::Range(1, 86400));
+  c->add_option("--threads", a->threads, "Engine worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  c->add_option("--io-threads", a->io_threads, "HTTP I/O threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  c->add_option("--max-batch", a->max_batch, "Most texts an engine worker takes at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  c->add_option("--max-wait-us", a->max_wait_us,
+                "How long a worker waits to fill a batch (microseconds)")
+      ->capture_default_str();
+  c->add_option("--queue", a->queue,
+                "Engine queue capacity in texts; beyond it requests get 503 at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 24));
+  c->add_option("--timeout-ms", a->timeout_ms,
+                "Per-text deadline; texts still queued after it get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600000));
+  c->add_option("--max-body", a->max_body, "Largest request body in bytes (413 beyond)")
+      ->capture_default_str();
+  c->add_option("--max-connections", a->max_connections,
+                "Most open connections (503 and close beyond)")
+      ->capture_default_str();
+  c->add_option("--inline-texts", a->inline_texts,
+                "Requests with at most this many texts are computed on the I/O thread while the "
+                "engine queue is empty (0: always queue)")
+      ->capture_default_str();
+  c->add_option("--idle-timeout", a->idle_s, "Seconds before a silent connection is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
   c->callback([a, exit_code] { *exit_code = Run(*a); });
 }
 

@@ -39,18 +39,18 @@
 #include <thread>
 #include <vector>
 
-#include "fastintent/status.h"
 #include "fastintent/histogram.h"
 #include "fastintent/model.h"
+#include "fastintent/status.h"
 
 namespace fastintent {
 
 // Values below 1 for workers, max_batch and queue_capacity are taken as 1.
 struct EngineOptions {
-  int workers = 2;                 // worker threads, each with its own Session
-  size_t max_batch = 64;           // most requests a worker takes at once
-  uint32_t max_wait_us = 0;        // how long a worker holding < max_batch waits for more
-  size_t queue_capacity = 65536;   // queued requests beyond this are rejected (kOverloaded)
+  int workers = 2;                // worker threads, each with its own Session
+  size_t max_batch = 64;          // most requests a worker takes at once
+  uint32_t max_wait_us = 0;       // how long a worker holding < max_batch waits for more
+  size_t queue_capacity = 65536;  // queued requests beyond this are rejected (kOverloaded)
 };
 
 // A cancellation flag shared between a caller and the requests it tags. Cancelling is
@@ -69,16 +69,16 @@ class CancelToken {
 struct RequestOptions {
   using Clock = std::chrono::steady_clock;
   Clock::time_point deadline = Clock::time_point::max();  // answered kDeadlineExceeded after
-  int k = 1;                       // labels to report (see Model::Decide)
-  float threshold = -1;            // < 0: the model's calibrated threshold
-  bool want_probabilities = false; // also return one probability per label
-  std::shared_ptr<CancelToken> cancel;  // optional
+  int k = 1;                                              // labels to report (see Model::Decide)
+  float threshold = -1;                                   // < 0: the model's calibrated threshold
+  bool want_probabilities = false;                        // also return one probability per label
+  std::shared_ptr<CancelToken> cancel;                    // optional
 };
 
 struct InferenceResult {
   Status status;
-  std::vector<LabelScore> labels;  // best first; empty when rejected or on error
-  std::vector<float> probabilities;  // per label of `model`, when asked for and status ok
+  std::vector<LabelScore> labels;      // best first; empty when rejected or on error
+  std::vector<float> probabilities;    // per label of `model`, when asked for and status ok
   std::shared_ptr<const Model> model;  // the model that computed this (null if not computed)
   uint64_t model_version = 0;          // 1 for the first model, +1 per swap
   uint64_t queue_ns = 0;               // submit -> taken by a worker
@@ -87,14 +87,14 @@ struct InferenceResult {
 
 // Monotonic counters and latency histograms (nanoseconds) since construction.
 struct EngineStats {
-  uint64_t submitted = 0;   // every Submit call
-  uint64_t completed = 0;   // answered kOk
-  uint64_t failed = 0;      // answered kInvalidArgument by the model
-  uint64_t rejected = 0;    // answered kOverloaded (queue full or shut down)
-  uint64_t expired = 0;     // answered kDeadlineExceeded
-  uint64_t cancelled = 0;   // answered kCancelled
-  uint64_t batches = 0;     // micro-batches taken by workers (TryComputeInline counts as one)
-  uint64_t queue_depth = 0; // requests waiting right now
+  uint64_t submitted = 0;      // every Submit call
+  uint64_t completed = 0;      // answered kOk
+  uint64_t failed = 0;         // answered kInvalidArgument by the model
+  uint64_t rejected = 0;       // answered kOverloaded (queue full or shut down)
+  uint64_t expired = 0;        // answered kDeadlineExceeded
+  uint64_t cancelled = 0;      // answered kCancelled
+  uint64_t batches = 0;        // micro-batches taken by workers (TryComputeInline counts as one)
+  uint64_t queue_depth = 0;    // requests waiting right now
   uint64_t model_version = 0;  // 1 for the first model, +1 per Swap
   LatencyHistogram::Snapshot queue_wait;  // submit -> taken by a worker
   LatencyHistogram::Snapshot compute;     // per request
@@ -129,7 +129,8 @@ class InferenceEngine {
   // threads that would otherwise only wait for a small answer, like an HTTP I/O thread: it
   // saves the two thread hand-offs of Submit. Each calling thread keeps its own Session
   // (allocated on its first call and after a model swap; it keeps no model alive).
-  std::optional<InferenceResult> TryComputeInline(const std::string& text, const RequestOptions& options);
+  std::optional<InferenceResult> TryComputeInline(const std::string& text,
+                                                  const RequestOptions& options);
 
   // Swaps in an already loaded (and verified) model, which must not be null; requests taken by a
   // worker from now on are computed on it.

@@ -95,9 +95,8 @@ extern "C" {
 #define FI_API_VERSION ((FI_API_VERSION_MAJOR << 16) | FI_API_VERSION_MINOR)
 /* Whether a library reporting fi_api_version() == v can serve a program built with this
  * header: same major, minor at least this header's. */
-#define FI_API_VERSION_COMPATIBLE(v)          \
-  ((long)((v) >> 16) == FI_API_VERSION_MAJOR && \
-   (long)((v)&0xFFFF) >= FI_API_VERSION_MINOR)
+#define FI_API_VERSION_COMPATIBLE(v) \
+  ((long)((v) >> 16) == FI_API_VERSION_MAJOR && (long)((v)&0xFFFF) >= FI_API_VERSION_MINOR)
 
 /* The loaded library's API version, (major << 16) | minor. */
 FI_EXPORT uint32_t fi_api_version(void);
@@ -219,9 +218,8 @@ FI_EXPORT fi_error* fi_model_classify(const fi_model* model, const char* text, s
 /* The probability of every label for one text into out[0 .. fi_model_label_count): softmax
  * probabilities sum to 1, sigmoid ones are independent. FI_BUFFER_TOO_SMALL (with
  * *out_count = the label count) when out_cap is smaller. Errors as fi_model_classify. */
-FI_EXPORT fi_error* fi_model_probabilities(const fi_model* model, const char* text,
-                                           size_t text_len, float* out, size_t out_cap,
-                                           size_t* out_count);
+FI_EXPORT fi_error* fi_model_probabilities(const fi_model* model, const char* text, size_t text_len,
+                                           float* out, size_t out_cap, size_t* out_count);
 
 /* Batches. `count` texts are given as one buffer and count + 1 offsets (as Apache Arrow lays
  * out strings): text i is data[offsets[i] .. offsets[i + 1]); offsets must not decrease.
@@ -246,8 +244,7 @@ FI_EXPORT fi_error* fi_model_classify_batch(const fi_model* model, const char* d
  * of a text that cannot be classified is all zeros. */
 FI_EXPORT fi_error* fi_model_probabilities_batch(const fi_model* model, const char* data,
                                                  const size_t* offsets, size_t count, float* out,
-                                                 size_t out_cap, size_t* out_count,
-                                                 int32_t* codes);
+                                                 size_t out_cap, size_t* out_count, int32_t* codes);
 
 /* ------------------------------ Routing ------------------------------ */
 
@@ -262,14 +259,14 @@ enum fi_priority {
 /* One assistant component a command needs. `name` is owned by the model (or, for an engine
  * result, by the result). */
 typedef struct fi_routed_component {
-  const char* name;      /* NUL-terminated */
+  const char* name; /* NUL-terminated */
   size_t name_len;
-  uint32_t component;    /* its index in the model's registry (< fi_model_component_count) */
-  int32_t priority;      /* an fi_priority */
-  float confidence;      /* the model's probability for it (a dependency: its own) */
+  uint32_t component; /* its index in the model's registry (< fi_model_component_count) */
+  int32_t priority;   /* an fi_priority */
+  float confidence;   /* the model's probability for it (a dependency: its own) */
   int32_t memory_mb;
   int32_t load_ms;
-  int32_t dependency;    /* 1 when it was added because a routed component depends on it */
+  int32_t dependency; /* 1 when it was added because a routed component depends on it */
 } fi_routed_component;
 
 /* Routes one text to the components it needs, like `fastintent route`: the labels the model
@@ -385,26 +382,25 @@ FI_EXPORT fi_error* fi_engine_submit(fi_engine* engine, const char* text, size_t
  * progress finishes on the model it started with, and each result reads labels from the
  * model that computed it. *new_version (may be NULL) receives the new model version (1 for
  * the engine's first model, +1 per swap). */
-FI_EXPORT fi_error* fi_engine_swap(fi_engine* engine, const fi_model* model,
-                                   uint64_t* new_version);
+FI_EXPORT fi_error* fi_engine_swap(fi_engine* engine, const fi_model* model, uint64_t* new_version);
 
 /* The current model version (see fi_engine_swap); 0 for NULL. */
 FI_EXPORT uint64_t fi_engine_model_version(const fi_engine* engine);
 
 /* Counters since creation, and latency percentiles (nanoseconds) of the requests computed. */
 typedef struct fi_engine_stats {
-  uint64_t submitted;      /* accepted or refused by a full queue / shut-down engine */
-  uint64_t completed;      /* answered with a result */
-  uint64_t failed;         /* answered FI_INVALID_ARGUMENT by the model */
-  uint64_t rejected;       /* refused FI_OVERLOADED or FI_SHUT_DOWN */
-  uint64_t expired;        /* answered FI_DEADLINE_EXCEEDED */
-  uint64_t cancelled;      /* answered FI_CANCELLED */
-  uint64_t batches;        /* micro-batches taken by the workers */
-  uint64_t queue_depth;    /* requests waiting now */
+  uint64_t submitted;   /* accepted or refused by a full queue / shut-down engine */
+  uint64_t completed;   /* answered with a result */
+  uint64_t failed;      /* answered FI_INVALID_ARGUMENT by the model */
+  uint64_t rejected;    /* refused FI_OVERLOADED or FI_SHUT_DOWN */
+  uint64_t expired;     /* answered FI_DEADLINE_EXCEEDED */
+  uint64_t cancelled;   /* answered FI_CANCELLED */
+  uint64_t batches;     /* micro-batches taken by the workers */
+  uint64_t queue_depth; /* requests waiting now */
   uint64_t model_version;
-  uint64_t queue_wait_p50_ns, queue_wait_p99_ns;  /* submit -> taken by a worker */
-  uint64_t compute_p50_ns, compute_p99_ns;        /* per request */
-  uint64_t latency_p50_ns, latency_p99_ns;        /* submit -> callback called */
+  uint64_t queue_wait_p50_ns, queue_wait_p99_ns; /* submit -> taken by a worker */
+  uint64_t compute_p50_ns, compute_p99_ns;       /* per request */
+  uint64_t latency_p50_ns, latency_p99_ns;       /* submit -> callback called */
   uint64_t latency_max_ns;
   double mean_batch_size;
 } fi_engine_stats;
@@ -448,8 +444,7 @@ FI_EXPORT size_t fi_result_components(const fi_result* result,
 /* The engine's model version that computed the result (0 for NULL). */
 FI_EXPORT uint64_t fi_result_model_version(const fi_result* result);
 /* Time spent queued and computing, in nanoseconds (either pointer may be NULL). */
-FI_EXPORT void fi_result_timings(const fi_result* result, uint64_t* queue_ns,
-                                 uint64_t* compute_ns);
+FI_EXPORT void fi_result_timings(const fi_result* result, uint64_t* queue_ns, uint64_t* compute_ns);
 
 /* ------------------------------ Cancellation ------------------------------ */
 /* A flag shared by the caller and the requests it tags: cancelling makes every tagged request

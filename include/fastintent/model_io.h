@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "fastintent/status.h"
 #include "fastintent/model.h"
+#include "fastintent/status.h"
 
 namespace fastintent {
 
@@ -14,7 +14,8 @@ inline constexpr uint32_t kModelFormatVersion = 1;
 
 // Serialises `model` (with optional free-form JSON `metadata`, e.g. how it was trained) and
 // writes it atomically to `path`.
-Status SaveModel(const Model& model, const std::string& path, const std::string& metadata_json = "");
+Status SaveModel(const Model& model, const std::string& path,
+                 const std::string& metadata_json = "");
 
 // Serialises `model` into bytes (the file's content).
 std::string SerializeModel(const Model& model, const std::string& metadata_json = "");

@@ -12,15 +12,15 @@ namespace fastintent {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument = 1,  // bad caller input: malformed text, JSON, flags
-  kNotFound = 2,         // a file or label that does not exist
-  kDataLoss = 3,         // corrupt or truncated file, checksum mismatch
-  kUnimplemented = 4,    // a format version or feature this build does not know
-  kIoError = 5,          // the OS refused a read or write
-  kOverloaded = 6,       // a queue is full; retry later
-  kDeadlineExceeded = 7, // the request's deadline passed before it was computed
-  kCancelled = 8,        // the caller cancelled the request
-  kInternal = 9,         // a bug: an invariant did not hold
+  kInvalidArgument = 1,   // bad caller input: malformed text, JSON, flags
+  kNotFound = 2,          // a file or label that does not exist
+  kDataLoss = 3,          // corrupt or truncated file, checksum mismatch
+  kUnimplemented = 4,     // a format version or feature this build does not know
+  kIoError = 5,           // the OS refused a read or write
+  kOverloaded = 6,        // a queue is full; retry later
+  kDeadlineExceeded = 7,  // the request's deadline passed before it was computed
+  kCancelled = 8,         // the caller cancelled the request
+  kInternal = 9,          // a bug: an invariant did not hold
 };
 
 // Returns a stable lower-case name for `code` ("invalid argument", "data loss", ...).
@@ -45,7 +45,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
@@ -59,9 +61,10 @@ class [[nodiscard]] StatusOr {
   // A StatusOr from an OK status would hold no value: it becomes an Internal error in every
   // build (as in Abseil), never an ok() without a value.
   StatusOr(Status status)  // NOLINT
-      : status_(status.ok() ? Status(StatusCode::kInternal, "StatusOr constructed from an OK status")
-                            : std::move(status)) {}
-  StatusOr(T value) : value_(std::move(value)) {}                                   // NOLINT
+      : status_(status.ok()
+                    ? Status(StatusCode::kInternal, "StatusOr constructed from an OK status")
+                    : std::move(status)) {}
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -86,7 +89,8 @@ class [[nodiscard]] StatusOr {
 
 #define FI_CONCAT_INNER(a, b) a##b
 #define FI_CONCAT(a, b) FI_CONCAT_INNER(a, b)
-#define FI_ASSIGN_OR_RETURN(lhs, expr) FI_ASSIGN_OR_RETURN_IMPL(FI_CONCAT(fi_or_, __LINE__), lhs, expr)
+#define FI_ASSIGN_OR_RETURN(lhs, expr) \
+  FI_ASSIGN_OR_RETURN_IMPL(FI_CONCAT(fi_or_, __LINE__), lhs, expr)
 #define FI_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \

@@ -56,8 +56,8 @@ thread_local const fi_engine* t_in_callback = nullptr;
 
 struct fi_engine {
   std::unique_ptr<InferenceEngine> engine;
-  std::mutex mu;                               // guards `box` and orders swaps
-  std::shared_ptr<const ModelBox> box;         // the current model's
+  std::mutex mu;                        // guards `box` and orders swaps
+  std::shared_ptr<const ModelBox> box;  // the current model's
   std::atomic<bool> shut_down{false};
 };
 
@@ -109,13 +109,15 @@ void Finish(const Completion& c, InferenceResult&& r) {
                            : NewError(FI_INTERNAL, "internal error: result without its model");
         } else {
           const fastintent::ComponentRegistry& reg = *out->box->registry;
-          const fastintent::RouteResult route = fastintent::Route(*r.model, reg, r.probabilities, c.threshold);
+          const fastintent::RouteResult route =
+              fastintent::Route(*r.model, reg, r.probabilities, c.threshold);
           for (const fastintent::RoutedComponent& rc : route.components) {
             const fastintent::Component& comp = *rc.component;
             out->components.push_back({comp.name.c_str(), comp.name.size(),
                                        uint32_t(rc.component - reg.components().data()),
-                                       int32_t(comp.priority), rc.confidence, int32_t(comp.memory_mb),
-                                       int32_t(comp.load_ms), rc.dependency ? 1 : 0});
+                                       int32_t(comp.priority), rc.confidence,
+                                       int32_t(comp.memory_mb), int32_t(comp.load_ms),
+                                       rc.dependency ? 1 : 0});
           }
           out->total_memory_mb = route.total_memory_mb;
         }
@@ -136,7 +138,8 @@ void Finish(const Completion& c, InferenceResult&& r) {
 
 fi_error* CheckRequestOptions(const fi_request_options& o) {
   if (o.k < 1) return InvalidArg("k must be at least 1");
-  if (!ValidThreshold(o.threshold)) return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
+  if (!ValidThreshold(o.threshold))
+    return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
   if (o.reserved != 0) return InvalidArg("reserved must be 0");
   if (o.outputs & ~uint32_t(FI_OUTPUT_LABELS | FI_OUTPUT_PROBABILITIES | FI_OUTPUT_ROUTE)) {
     return InvalidArg("unknown output flags");
@@ -167,7 +170,8 @@ void fi_request_options_init(fi_request_options* options) {
   options->cancel = nullptr;
 }
 
-fi_error* fi_engine_create(const fi_model* model, const fi_engine_options* options, fi_engine** out) {
+fi_error* fi_engine_create(const fi_model* model, const fi_engine_options* options,
+                           fi_engine** out) {
   FI_CAPI_BEGIN
   if (model == nullptr || out == nullptr) return InvalidArg("model or out is NULL");
   fi_engine_options o;
@@ -301,8 +305,9 @@ fi_error* fi_engine_shutdown(fi_engine* engine, int32_t mode) {
     return InvalidArg("fi_engine_shutdown called from one of the engine's own callbacks");
   }
   engine->shut_down.store(true, std::memory_order_release);
-  engine->engine->Shutdown(mode == FI_SHUTDOWN_DRAIN ? InferenceEngine::ShutdownMode::kDrain
-                                                     : InferenceEngine::ShutdownMode::kCancelQueued);
+  engine->engine->Shutdown(mode == FI_SHUTDOWN_DRAIN
+                               ? InferenceEngine::ShutdownMode::kDrain
+                               : InferenceEngine::ShutdownMode::kCancelQueued);
   return nullptr;
   FI_CAPI_END
 }

@@ -62,20 +62,20 @@ CachedSession& ThreadSession(const std::shared_ptr<const ModelBox>& box) {
     }
   }
   if (!cache.empty() && cache.front()->model_id == id) return *cache.front();
-  auto it = std::find_if(cache.begin(), cache.end(),
-                         [id](const std::unique_ptr<CachedSession>& c) { return c->model_id == id; });
+  auto it = std::find_if(cache.begin(), cache.end(), [id](const std::unique_ptr<CachedSession>& c) {
+    return c->model_id == id;
+  });
   if (it != cache.end()) {
     std::rotate(cache.begin(), it, it + 1);  // most recently used first
     return *cache.front();
   }
   if (cache.size() >= kMaxCachedSessions) cache.pop_back();
-  cache.insert(cache.begin(),
-               std::unique_ptr<CachedSession>(new CachedSession{id, box, box->model->NewSession(), {}}));
+  cache.insert(cache.begin(), std::unique_ptr<CachedSession>(
+                                  new CachedSession{id, box, box->model->NewSession(), {}}));
   return *cache.front();
 }
 
 }  // namespace fastintent::capi
-
 
 extern "C" {
 
@@ -85,8 +85,8 @@ uint32_t fi_api_version(void) { return FI_API_VERSION; }
 #define FI_STR(x) FI_STR_INNER(x)
 const char* fi_version_string(void) {
   // FI_PROJECT_VERSION comes from CMake's project(VERSION).
-  return "fastintent " FI_PROJECT_VERSION " (C API " FI_STR(FI_API_VERSION_MAJOR) "." FI_STR(
-      FI_API_VERSION_MINOR) ")";
+  return "fastintent " FI_PROJECT_VERSION
+         " (C API " FI_STR(FI_API_VERSION_MAJOR) "." FI_STR(FI_API_VERSION_MINOR) ")";
 }
 
 int32_t fi_error_code(const fi_error* error) { return error ? error->code : FI_OK; }
@@ -98,10 +98,14 @@ const char* fi_code_name(int32_t code) {
     return fastintent::StatusCodeName(fastintent::StatusCode(code));  // the same names as C++
   }
   switch (code) {
-    case FI_BUFFER_TOO_SMALL: return "buffer too small";
-    case FI_SHUT_DOWN: return "shut down";
-    case FI_OUT_OF_MEMORY: return "out of memory";
-    default: return "unknown";
+    case FI_BUFFER_TOO_SMALL:
+      return "buffer too small";
+    case FI_SHUT_DOWN:
+      return "shut down";
+    case FI_OUT_OF_MEMORY:
+      return "out of memory";
+    default:
+      return "unknown";
   }
 }
 

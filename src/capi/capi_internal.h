@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
-#include "router/router.h"
 #include "fastintent/fastintent.h"
 #include "fastintent/model.h"
 #include "fastintent/status.h"
+#include "router/router.h"
 
 struct fi_error {
   int32_t code;
@@ -55,7 +55,9 @@ inline bool TextArg(const char* data, size_t len, std::string_view* out) {
 }
 
 // Whether `threshold` is one the API accepts: negative (the calibrated one) or in [0, 1].
-inline bool ValidThreshold(float threshold) { return threshold < 0 || (threshold >= 0 && threshold <= 1); }
+inline bool ValidThreshold(float threshold) {
+  return threshold < 0 || (threshold >= 0 && threshold <= 1);
+}
 
 // The calling thread's session for `box`'s model, from a small per-thread cache (see
 // "Sessions" in fastintent.h): at most kMaxCachedSessions, most recently used first; entries
@@ -80,14 +82,14 @@ struct fi_model {
 // (an allocation failure, a bug) escapes into C: bad_alloc becomes FI_OUT_OF_MEMORY, anything
 // else FI_INTERNAL with what() in the message.
 #define FI_CAPI_BEGIN try {
-#define FI_CAPI_END                                                                   \
-  }                                                                                   \
-  catch (const std::bad_alloc&) {                                                     \
-    return ::fastintent::capi::OutOfMemory();                                         \
-  }                                                                                   \
-  catch (const std::exception& e) {                                                   \
+#define FI_CAPI_END                                                                               \
+  }                                                                                               \
+  catch (const std::bad_alloc&) {                                                                 \
+    return ::fastintent::capi::OutOfMemory();                                                     \
+  }                                                                                               \
+  catch (const std::exception& e) {                                                               \
     return ::fastintent::capi::NewError(FI_INTERNAL, std::string("internal error: ") + e.what()); \
-  }                                                                                   \
-  catch (...) {                                                                       \
-    return ::fastintent::capi::NewError(FI_INTERNAL, "internal error: unknown exception"); \
+  }                                                                                               \
+  catch (...) {                                                                                   \
+    return ::fastintent::capi::NewError(FI_INTERNAL, "internal error: unknown exception");        \
   }

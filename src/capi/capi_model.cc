@@ -60,7 +60,8 @@ fi_error* Compute(const fi_model* model, const char* text, size_t text_len, Cach
 
 fi_error* CheckKAndThreshold(int32_t k, float threshold) {
   if (k < 1) return InvalidArg("k must be at least 1");
-  if (!ValidThreshold(threshold)) return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
+  if (!ValidThreshold(threshold))
+    return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
   return nullptr;
 }
 
@@ -75,8 +76,9 @@ fi_error* BatchTexts(const char* data, const size_t* offsets, size_t count,
     if (offsets[i + 1] < offsets[i]) {
       return InvalidArg(("offsets decrease at text " + std::to_string(i)).c_str());
     }
-    texts->push_back(data == nullptr ? std::string_view()
-                                     : std::string_view(data + offsets[i], offsets[i + 1] - offsets[i]));
+    texts->push_back(data == nullptr
+                         ? std::string_view()
+                         : std::string_view(data + offsets[i], offsets[i + 1] - offsets[i]));
   }
   return nullptr;
 }
@@ -268,25 +270,33 @@ fi_error* fi_model_probabilities_batch(const fi_model* model, const char* data,
   FI_CAPI_END
 }
 
-fi_error* fi_model_route(const fi_model* model, const char* text, size_t text_len,
-                         float threshold, fi_routed_component* out, size_t out_cap,
-                         size_t* out_count, int32_t* total_memory_mb) {
+fi_error* fi_model_route(const fi_model* model, const char* text, size_t text_len, float threshold,
+                         fi_routed_component* out, size_t out_cap, size_t* out_count,
+                         int32_t* total_memory_mb) {
   FI_CAPI_BEGIN
   if (model == nullptr || out_count == nullptr) return InvalidArg("model or out_count is NULL");
   if (out == nullptr && out_cap != 0) return InvalidArg("out is NULL with a non-zero out_cap");
-  if (!ValidThreshold(threshold)) return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
+  if (!ValidThreshold(threshold))
+    return InvalidArg("threshold must be negative (calibrated) or in [0, 1]");
   const ModelBox& box = *model->box;
   if (!box.registry) return FromStatus(box.registry_status);
   CachedSession* s;
   if (fi_error* e = Compute(model, text, text_len, &s)) return e;
-  const fastintent::RouteResult r = fastintent::Route(*box.model, *box.registry, s->session.probs(), threshold);
-  if (r.components.size() > out_cap) return TooSmall("components", r.components.size(), out_cap, out_count);
+  const fastintent::RouteResult r =
+      fastintent::Route(*box.model, *box.registry, s->session.probs(), threshold);
+  if (r.components.size() > out_cap)
+    return TooSmall("components", r.components.size(), out_cap, out_count);
   const fastintent::Component* first = box.registry->components().data();
   for (size_t i = 0; i < r.components.size(); ++i) {
     const fastintent::RoutedComponent& c = r.components[i];
-    out[i] = {c.component->name.c_str(), c.component->name.size(), uint32_t(c.component - first),
-              int32_t(c.component->priority), c.confidence, int32_t(c.component->memory_mb),
-              int32_t(c.component->load_ms), c.dependency ? 1 : 0};
+    out[i] = {c.component->name.c_str(),
+              c.component->name.size(),
+              uint32_t(c.component - first),
+              int32_t(c.component->priority),
+              c.confidence,
+              int32_t(c.component->memory_mb),
+              int32_t(c.component->load_ms),
+              c.dependency ? 1 : 0};
   }
   *out_count = r.components.size();
   if (total_memory_mb) *total_memory_mb = r.total_memory_mb;

@@ -40,8 +40,9 @@ static void ExpectError(fi_error* e, int32_t code, const char* part, int line) {
   char what[512];
   snprintf(what, sizeof what, "expected %s (%s), got %s: %s", fi_code_name(code), part ? part : "",
            fi_code_name(fi_error_code(e)), fi_error_message(e));
-  Check(e != NULL && fi_error_code(e) == code && (part == NULL || strstr(fi_error_message(e), part)),
-        what, line);
+  Check(
+      e != NULL && fi_error_code(e) == code && (part == NULL || strstr(fi_error_message(e), part)),
+      what, line);
   fi_error_free(e);
 }
 #define EXPECT_ERROR(expr, code, part) ExpectError((expr), (code), (part), __LINE__)
@@ -63,7 +64,9 @@ static void SleepMs(long ms) {
   nanosleep(&t, NULL);
 }
 
-static void PathOf(const char* name, char* out, size_t cap) { snprintf(out, cap, "%s/%s", g_dir, name); }
+static void PathOf(const char* name, char* out, size_t cap) {
+  snprintf(out, cap, "%s/%s", g_dir, name);
+}
 
 static fi_model* Load(const char* name) {
   char path[1200];
@@ -303,25 +306,33 @@ static void TestClassify(void) {
   /* Too small a buffer: FI_BUFFER_TOO_SMALL, the size needed, the buffer untouched. */
   out[0] = sentinel;
   n = 0;
-  EXPECT_ERROR(fi_model_classify(m, "play some music", 15, 3, 0.0f, out, 2, &n), FI_BUFFER_TOO_SMALL,
-               "3 entries needed");
+  EXPECT_ERROR(fi_model_classify(m, "play some music", 15, 3, 0.0f, out, 2, &n),
+               FI_BUFFER_TOO_SMALL, "3 entries needed");
   CHECK(n == 3 && out[0].label == 77 && out[0].prob == 7.0f);
   n = 0;
-  EXPECT_ERROR(fi_model_classify(m, "play some music", 15, 1, 0.0f, NULL, 0, &n), FI_BUFFER_TOO_SMALL, NULL);
+  EXPECT_ERROR(fi_model_classify(m, "play some music", 15, 1, 0.0f, NULL, 0, &n),
+               FI_BUFFER_TOO_SMALL, NULL);
   CHECK(n == 1);
   n = 0;
-  EXPECT_ERROR(fi_model_probabilities(m, "play music", 10, probs, 2, &n), FI_BUFFER_TOO_SMALL, NULL);
+  EXPECT_ERROR(fi_model_probabilities(m, "play music", 10, probs, 2, &n), FI_BUFFER_TOO_SMALL,
+               NULL);
   CHECK(n == 3);
 
   /* Bad arguments: clear errors, out-parameters untouched. */
   n = 42;
-  EXPECT_ERROR(fi_model_classify(m, "", 0, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT, "empty text");
-  EXPECT_ERROR(fi_model_classify(m, NULL, 0, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT, "empty text");
+  EXPECT_ERROR(fi_model_classify(m, "", 0, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT,
+               "empty text");
+  EXPECT_ERROR(fi_model_classify(m, NULL, 0, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT,
+               "empty text");
   EXPECT_ERROR(fi_model_classify(m, NULL, 3, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT, "NULL");
-  EXPECT_ERROR(fi_model_classify(m, "music", 5, 0, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT, "k must");
-  EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, 1.5f, out, 4, &n), FI_INVALID_ARGUMENT, "threshold");
-  EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, nanf(""), out, 4, &n), FI_INVALID_ARGUMENT, "threshold");
-  EXPECT_ERROR(fi_model_classify(NULL, "music", 5, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT, NULL);
+  EXPECT_ERROR(fi_model_classify(m, "music", 5, 0, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT,
+               "k must");
+  EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, 1.5f, out, 4, &n), FI_INVALID_ARGUMENT,
+               "threshold");
+  EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, nanf(""), out, 4, &n), FI_INVALID_ARGUMENT,
+               "threshold");
+  EXPECT_ERROR(fi_model_classify(NULL, "music", 5, 1, -1.0f, out, 4, &n), FI_INVALID_ARGUMENT,
+               NULL);
   EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, -1.0f, out, 4, NULL), FI_INVALID_ARGUMENT, NULL);
   EXPECT_ERROR(fi_model_classify(m, "music", 5, 1, -1.0f, NULL, 4, &n), FI_INVALID_ARGUMENT, NULL);
   EXPECT_ERROR(fi_model_probabilities(m, "", 0, probs, 3, &n), FI_INVALID_ARGUMENT, "empty");
@@ -329,7 +340,7 @@ static void TestClassify(void) {
 
   /* A text with no known word or character: featurising finds nothing, classifying refuses. */
   {
-    const char* unknown = "\xe2\x98\x83\xe2\x98\x83 \xe2\x98\x83";  /* snowmen */
+    const char* unknown = "\xe2\x98\x83\xe2\x98\x83 \xe2\x98\x83"; /* snowmen */
     uint32_t idx[8];
     float w[8];
     EXPECT_OK(fi_model_featurize(m, unknown, strlen(unknown), idx, w, 8, &n));
@@ -364,8 +375,8 @@ static void TestClassify(void) {
   {
     uint32_t idx[4];
     float w[4];
-    EXPECT_ERROR(fi_model_featurize(m, huge, FI_MAX_TEXT_BYTES + 1, idx, w, 4, &n), FI_INVALID_ARGUMENT,
-                 "too long");
+    EXPECT_ERROR(fi_model_featurize(m, huge, FI_MAX_TEXT_BYTES + 1, idx, w, 4, &n),
+                 FI_INVALID_ARGUMENT, "too long");
   }
   free(huge);
   /* The session is still good after the long text. */
@@ -375,7 +386,8 @@ static void TestClassify(void) {
 
 static void TestBatch(void) {
   fi_model* m = Load("tiny.fim");
-  const char* texts[5] = {"play some music", "will it rain", "", "wake me up alarm", "snow forecast"};
+  const char* texts[5] = {"play some music", "will it rain", "", "wake me up alarm",
+                          "snow forecast"};
   char data[256];
   size_t offsets[6], n = 0, i;
   fi_label_score out[10];
@@ -476,7 +488,8 @@ static void TestRoute(void) {
   EXPECT_ERROR(fi_model_route(plain, "will it rain", 12, -1.0f, out, 4, &n, &mem), FI_NOT_FOUND,
                "no component registry");
   EXPECT_ERROR(fi_model_route(m, "", 0, -1.0f, out, 4, &n, &mem), FI_INVALID_ARGUMENT, "empty");
-  EXPECT_ERROR(fi_model_route(m, "rain", 4, 2.0f, out, 4, &n, &mem), FI_INVALID_ARGUMENT, "threshold");
+  EXPECT_ERROR(fi_model_route(m, "rain", 4, 2.0f, out, 4, &n, &mem), FI_INVALID_ARGUMENT,
+               "threshold");
   fi_model_free(plain);
   fi_model_free(m);
 }
@@ -501,7 +514,8 @@ static void TestFeaturizeQuantizeSave(void) {
   CHECK(fabs(sq - 1.0) < 1e-3); /* unit norm */
   {
     size_t need = 0;
-    EXPECT_ERROR(fi_model_featurize(m, "play some music", 15, idx, w, 1, &need), FI_BUFFER_TOO_SMALL, NULL);
+    EXPECT_ERROR(fi_model_featurize(m, "play some music", 15, idx, w, 1, &need),
+                 FI_BUFFER_TOO_SMALL, NULL);
     CHECK(need == n);
   }
   EXPECT_OK(fi_model_featurize(m, "", 0, NULL, NULL, 0, &n));
@@ -533,12 +547,14 @@ static void TestFeaturizeQuantizeSave(void) {
   PathOf("saved_int8.fim", path, sizeof path);
   EXPECT_OK(fi_model_save(q, path, strlen(path)));
   EXPECT_OK(fi_model_load(path, strlen(path), &back));
-  CHECK(back && fi_model_precision(back) == FI_PRECISION_INT8 && fi_model_component_count(back) == 3);
+  CHECK(back && fi_model_precision(back) == FI_PRECISION_INT8 &&
+        fi_model_component_count(back) == 3);
   EXPECT_OK(fi_model_probabilities(q, "wake me up", 10, p1, 3, &n));
   EXPECT_OK(fi_model_probabilities(back, "wake me up", 10, p2, 3, &n));
   CHECK(memcmp(p1, p2, sizeof p1) == 0);
   remove(path);
-  EXPECT_ERROR(fi_model_save(q, "/nonexistent-dir/m.fim", 22), FI_IO_ERROR, "/nonexistent-dir/m.fim");
+  EXPECT_ERROR(fi_model_save(q, "/nonexistent-dir/m.fim", 22), FI_IO_ERROR,
+               "/nonexistent-dir/m.fim");
   EXPECT_ERROR(fi_model_save(q, NULL, 0), FI_INVALID_ARGUMENT, "path");
   /* Freed in another order than created. */
   fi_model_free(m);
@@ -768,7 +784,8 @@ static void TestEngineBasics(void) {
       int32_t mem = 0;
       uint64_t qns = 1, cns = 0;
       CHECK(kept.errors[i] == NULL);
-      CHECK(fi_result_labels(res, &labels) == 2 && strcmp(fi_result_label_name(res, labels[0].label, NULL), "weather") == 0);
+      CHECK(fi_result_labels(res, &labels) == 2 &&
+            strcmp(fi_result_label_name(res, labels[0].label, NULL), "weather") == 0);
       CHECK(fi_result_label_name(res, 3, NULL) == NULL);
       CHECK(fi_result_probabilities(res, &probs) == 3 && probs[labels[0].label] == labels[0].prob);
       CHECK(fi_result_components(res, &comps, &mem) == 2 && mem == 15);
@@ -839,8 +856,8 @@ static void TestEngineRefusals(void) {
   r.outputs = 8;
   EXPECT_ERROR(fi_engine_submit(e, "music", 5, &r, OnCount, &w), FI_INVALID_ARGUMENT, "output");
   huge = (char*)calloc(FI_MAX_TEXT_BYTES + 1, 1);
-  EXPECT_ERROR(fi_engine_submit(e, huge, FI_MAX_TEXT_BYTES + 1, NULL, OnCount, &w), FI_INVALID_ARGUMENT,
-               "too long");
+  EXPECT_ERROR(fi_engine_submit(e, huge, FI_MAX_TEXT_BYTES + 1, NULL, OnCount, &w),
+               FI_INVALID_ARGUMENT, "too long");
   free(huge);
 
   /* Queued behind the gate: one cancelled by its token (freed at once), one timed out, one
@@ -881,7 +898,8 @@ static void TestEngineRefusals(void) {
     r.outputs = FI_OUTPUT_ROUTE;
     EXPECT_OK(fi_engine_swap(e, plain, &version));
     CHECK(version == 2 && fi_engine_model_version(e) == 2);
-    EXPECT_ERROR(fi_engine_submit(e, "rain", 4, &r, OnCount, &w), FI_NOT_FOUND, "component registry");
+    EXPECT_ERROR(fi_engine_submit(e, "rain", 4, &r, OnCount, &w), FI_NOT_FOUND,
+                 "component registry");
     EXPECT_ERROR(fi_engine_swap(e, NULL, NULL), FI_INVALID_ARGUMENT, NULL);
   }
 
@@ -1052,7 +1070,8 @@ static void TestEngineThreads(void) {
     fi_model_free(other); /* the engine keeps it */
     fi_request_options_init(&r);
     r.outputs = FI_OUTPUT_ROUTE;
-    for (i = 0; i < 50; ++i) EXPECT_OK(fi_engine_submit(g_engine, "play some music", 15, &r, OnOther, &w));
+    for (i = 0; i < 50; ++i)
+      EXPECT_OK(fi_engine_submit(g_engine, "play some music", 15, &r, OnOther, &w));
     CHECK(WaitFor(&w, 50) && w.ok == 50);
     WaiterDestroy(&w);
   }

@@ -54,7 +54,8 @@ Status ByteSource::Str(std::string* s, size_t max_len, const char* what) {
   uint32_t len;
   FI_RETURN_IF_ERROR(U32(&len, what));
   if (len > max_len)
-    return DataLoss(name_ + ": " + what + " length " + std::to_string(len) + " exceeds " + std::to_string(max_len));
+    return DataLoss(name_ + ": " + what + " length " + std::to_string(len) + " exceeds " +
+                    std::to_string(max_len));
   s->resize(len);
   return Read(s->data(), len, what);
 }

@@ -517,7 +517,8 @@ TEST(ParseJsonTest, ReasonsKeepWhereAndWhyButNotTheInput) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "malformed JSON at byte 15: invalid string: ill-formed UTF-8 byte");
   EXPECT_EQ(j, 5);  // untouched on error
-  EXPECT_EQ(ParseJson("{\"a\": 1,}", &j).message(), "malformed JSON at byte 9: unexpected '}'; expected string literal");
+  EXPECT_EQ(ParseJson("{\"a\": 1,}", &j).message(),
+            "malformed JSON at byte 9: unexpected '}'; expected string literal");
   // Not a parse_error: nlohmann throws out_of_range for this one.
   EXPECT_EQ(ParseJson("[1e999]", &j).message(), "malformed JSON: number overflow parsing '1e999'");
   ASSERT_TRUE(ParseJson(" {\"a\": [1, \"x\"]} ", &j).ok());

@@ -7,14 +7,16 @@ std::string JsonErrorReason(const char* what, size_t byte) {
   // parsing value - invalid string: ...; last read: '...'", or
   // "[json.exception.out_of_range.406] number overflow parsing '1e999'".
   std::string_view w(what);
-  if (w.rfind("[json.exception.", 0) == 0 && w.find("] ") != std::string_view::npos) w.remove_prefix(w.find("] ") + 2);
+  if (w.rfind("[json.exception.", 0) == 0 && w.find("] ") != std::string_view::npos)
+    w.remove_prefix(w.find("] ") + 2);
   std::string_view reason = w.empty() ? std::string_view("syntax error") : w;
   if (w.rfind("parse error", 0) == 0) {
     const size_t dash = w.find(" - ");
     reason = dash == std::string_view::npos ? std::string_view("syntax error") : w.substr(dash + 3);
   }
   reason = reason.substr(0, reason.find("; last read"));
-  return (byte > 0 ? "at byte " + std::to_string(byte) + ": " : std::string()) + std::string(reason);
+  return (byte > 0 ? "at byte " + std::to_string(byte) + ": " : std::string()) +
+         std::string(reason);
 }
 
 std::string DumpJson(const nlohmann::json& j, int indent) {

@@ -1,8 +1,6 @@
 // Tests of InferenceEngine: results match the model, micro-batching, overload, deadlines,
 // cancellation, shutdown, hot swap and concurrent submitters. Run under ThreadSanitizer in CI
 // (the `tsan` preset). No timing assertions beyond generous bounds.
-#include "fastintent/engine.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "fastintent/engine.h"
 #include "testing/tiny_model.h"
 
 namespace fastintent {
@@ -360,7 +359,10 @@ TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
         if (i % 2) {
           engine.Submit(text, {}, [&](InferenceResult&& r) {
             callbacks.fetch_add(1);
-            (r.status.ok() ? ok : r.status.code() == StatusCode::kOverloaded ? overloaded : other).fetch_add(1);
+            (r.status.ok()                                ? ok
+             : r.status.code() == StatusCode::kOverloaded ? overloaded
+                                                          : other)
+                .fetch_add(1);
           });
         } else {
           fs.push_back(engine.Submit(text));
@@ -368,7 +370,10 @@ TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
       }
       for (auto& f : fs) {
         InferenceResult r = f.get();
-        (r.status.ok() ? ok : r.status.code() == StatusCode::kOverloaded ? overloaded : other).fetch_add(1);
+        (r.status.ok()                                ? ok
+         : r.status.code() == StatusCode::kOverloaded ? overloaded
+                                                      : other)
+            .fetch_add(1);
       }
     });
   }

@@ -116,7 +116,8 @@ HWY_INLINE double SumF64(const float* HWY_RESTRICT x, size_t n) {
 HWY_INLINE hn::Vec<DPad> LoadRow(const float* HWY_RESTRICT p) { return hn::LoadU(DPad(), p); }
 HWY_INLINE hn::Vec<DPad> LoadRow(const int8_t* HWY_RESTRICT p) {
   const DPad d;
-  return hn::ConvertTo(d, hn::PromoteTo(hn::Rebind<int32_t, DPad>(), hn::LoadU(hn::Rebind<int8_t, DPad>(), p)));
+  return hn::ConvertTo(
+      d, hn::PromoteTo(hn::Rebind<int32_t, DPad>(), hn::LoadU(hn::Rebind<int8_t, DPad>(), p)));
 }
 
 // out[j] += sum_{i < kRows} c[i] * row[i][j] for j < n, in increasing i like the reference.
@@ -191,7 +192,8 @@ HWY_INLINE void EmbeddingBag(const T* HWY_RESTRICT table, size_t stride,
 inline void SparseAccumulate(const float* HWY_RESTRICT table, size_t stride,
                              const uint32_t* HWY_RESTRICT rows, const float* HWY_RESTRICT weights,
                              size_t count, float* HWY_RESTRICT out, size_t n) {
-  detail::EmbeddingBag(table, stride, static_cast<const float*>(nullptr), rows, weights, count, out, n);
+  detail::EmbeddingBag(table, stride, static_cast<const float*>(nullptr), rows, weights, count, out,
+                       n);
 }
 
 inline void Axpy(float a, const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t n) {
@@ -346,9 +348,8 @@ inline void AdamStep(float* HWY_RESTRICT w, float* HWY_RESTRICT m, float* HWY_RE
 // 16-byte piece of a row is widened to int32 and converted to float before the MulAdd.
 inline void SparseAccumulateI8(const int8_t* HWY_RESTRICT table, size_t stride,
                                const float* HWY_RESTRICT row_scale,
-                               const uint32_t* HWY_RESTRICT rows,
-                               const float* HWY_RESTRICT weights, size_t count,
-                               float* HWY_RESTRICT out, size_t n) {
+                               const uint32_t* HWY_RESTRICT rows, const float* HWY_RESTRICT weights,
+                               size_t count, float* HWY_RESTRICT out, size_t n) {
   detail::EmbeddingBag(table, stride, row_scale, rows, weights, count, out, n);
 }
 
@@ -380,8 +381,8 @@ inline float QuantizeI16(const float* HWY_RESTRICT x, size_t n, float max_q,
 #if HWY_TARGET == HWY_SCALAR
 // One-lane vectors cannot hold the int16 pairs the vector version multiplies; a plain loop gives
 // the same exact integer sums.
-inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale,
-                     size_t rows, size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
+inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale, size_t rows,
+                     size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
                      const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
   for (size_t r = 0; r < rows; ++r) {
     int32_t sum = 0;
@@ -393,8 +394,8 @@ inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_s
 // y[r] = bias[r] + (x_scale * w_scale[r]) * float(sum_j w[r * cols + j] * x[j]), the sum exact
 // in int32; `cols` a multiple of kInt8Pad. Four rows at a time share each load of x; int8
 // weights are widened to int16 and multiplied pairwise into int32 lanes (vpmaddwd / smlal).
-inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale,
-                     size_t rows, size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
+inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_scale, size_t rows,
+                     size_t cols, const int16_t* HWY_RESTRICT x, float x_scale,
                      const float* HWY_RESTRICT bias, float* HWY_RESTRICT y) {
   const hn::CappedTag<int32_t, kFloatPad> d32;
   const hn::Repartition<int16_t, decltype(d32)> d16;
@@ -413,10 +414,14 @@ inline void MatVecI8(const int8_t* HWY_RESTRICT w, const float* HWY_RESTRICT w_s
     auto b0 = hn::Zero(d32), b1 = hn::Zero(d32), b2 = hn::Zero(d32), b3 = hn::Zero(d32);
     for (size_t j = 0; j < cols; j += N16) {
       const auto xv = hn::LoadU(d16, x + j);
-      a0 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w0 + j)), xv, a0, b0);
-      a1 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w1 + j)), xv, a1, b1);
-      a2 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w2 + j)), xv, a2, b2);
-      a3 = hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w3 + j)), xv, a3, b3);
+      a0 =
+          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w0 + j)), xv, a0, b0);
+      a1 =
+          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w1 + j)), xv, a1, b1);
+      a2 =
+          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w2 + j)), xv, a2, b2);
+      a3 =
+          hn::ReorderWidenMulAccumulate(d32, hn::PromoteTo(d16, hn::LoadU(d8, w3 + j)), xv, a3, b3);
     }
     y[r + 0] = bias[r + 0] + (x_scale * w_scale[r + 0]) * total(a0, b0);
     y[r + 1] = bias[r + 1] + (x_scale * w_scale[r + 1]) * total(a1, b1);

@@ -18,8 +18,8 @@ namespace fastintent::kernels {
 
 // out[j] += sum_k weights[k] * table[rows[k] * stride + j] for j < n. `n` and `stride` padded.
 // This is the first layer's sparse x dense product (an embedding bag).
-void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows,
-                      const float* weights, size_t count, float* out, size_t n);
+void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows, const float* weights,
+                      size_t count, float* out, size_t n);
 
 // y[j] += a * x[j] for j < n (padded).
 void Axpy(float a, const float* x, float* y, size_t n);
@@ -29,8 +29,7 @@ float Dot(const float* a, const float* b, size_t n);
 
 // y[r] = bias[r] + dot(w + r * cols, x) for r < rows; `cols` padded; y has `rows` elements
 // (any count). `w` is row-major [rows][cols].
-void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias,
-            float* y);
+void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias, float* y);
 
 // x[j] = max(0, x[j] + bias[j]) for j < n (padded).
 void BiasRelu(const float* bias, float* x, size_t n);
@@ -51,8 +50,8 @@ void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n);
 // One AdamW step over n (padded) parameters: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // w -= lr * (m / bc1 / (sqrt(v / bc2) + eps) + wd * w), where bc1, bc2 are the bias
 // corrections 1 - b1^t and 1 - b2^t.
-void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1,
-              float b2, float eps, float wd, float bc1, float bc2);
+void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1, float b2,
+              float eps, float wd, float bc1, float bc2);
 
 // --- Reduced precision: int8 weights with one float scale per row (symmetric, w ~ scale * q). ---
 
@@ -78,19 +77,18 @@ void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, c
 const char* ActiveTarget();
 
 namespace reference {
-void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows,
-                      const float* weights, size_t count, float* out, size_t n);
+void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows, const float* weights,
+                      size_t count, float* out, size_t n);
 void Axpy(float a, const float* x, float* y, size_t n);
 float Dot(const float* a, const float* b, size_t n);
-void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias,
-            float* y);
+void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias, float* y);
 void BiasRelu(const float* bias, float* x, size_t n);
 void Softmax(float* x, size_t n);
 void Sigmoid(float* x, size_t n);
 float L2Normalize(float* x, size_t n);
 void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n);
-void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1,
-              float b2, float eps, float wd, float bc1, float bc2);
+void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1, float b2,
+              float eps, float wd, float bc1, float bc2);
 void SparseAccumulateI8(const int8_t* table, size_t stride, const float* row_scale,
                         const uint32_t* rows, const float* weights, size_t count, float* out,
                         size_t n);

@@ -6,8 +6,8 @@
 
 namespace fastintent::kernels::reference {
 
-void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows,
-                      const float* weights, size_t count, float* out, size_t n) {
+void SparseAccumulate(const float* table, size_t stride, const uint32_t* rows, const float* weights,
+                      size_t count, float* out, size_t n) {
   for (size_t k = 0; k < count; ++k) {
     const float* row = table + size_t(rows[k]) * stride;
     const float w = weights[k];
@@ -25,8 +25,7 @@ float Dot(const float* a, const float* b, size_t n) {
   return float(s);
 }
 
-void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias,
-            float* y) {
+void MatVec(const float* w, size_t rows, size_t cols, const float* x, const float* bias, float* y) {
   for (size_t r = 0; r < rows; ++r) y[r] = bias[r] + Dot(w + r * cols, x, cols);
 }
 
@@ -64,8 +63,8 @@ void GatherScale(const float* table, const uint32_t* idx, float* x, size_t n) {
   for (size_t k = 0; k < n; ++k) x[k] *= table[idx[k]];
 }
 
-void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1,
-              float b2, float eps, float wd, float bc1, float bc2) {
+void AdamStep(float* w, float* m, float* v, const float* g, size_t n, float lr, float b1, float b2,
+              float eps, float wd, float bc1, float bc2) {
   const float inv_bc1 = 1.0f / bc1, inv_bc2 = 1.0f / bc2;
   for (size_t j = 0; j < n; ++j) {
     m[j] = b1 * m[j] + (1 - b1) * g[j];

@@ -391,8 +391,8 @@ void TestSparseAccumulateI8() {
       std::uniform_int_distribution<uint32_t> pick(0, kTableRows - 1);
       std::vector<uint32_t> rows(count);
       for (auto& r : rows) r = pick(rng);
-      if (count > 2) rows[1] = rows[0];                 // repeated rows
-      if (count > 3) rows[count - 1] = kTableRows - 1;  // the last row of the table
+      if (count > 2) rows[1] = rows[0];                      // repeated rows
+      if (count > 3) rows[count - 1] = kTableRows - 1;       // the last row of the table
       if (count > 5) rows[2] = 0, rows[3] = 1, rows[4] = 0;  // the extreme rows, one repeated
       const auto weights = ft::Random(count, rng, -2, 2);
       const auto init = ft::Random(n, rng);
@@ -490,12 +490,12 @@ void TestQuantizeI16() {
     const float below_half = std::nextafter(0.5f, 0.0f);   // 0.49999997
     const float below_3half = std::nextafter(1.5f, 0.0f);  // 1.4999999
     const std::vector<std::pair<float, int>> cases = {
-        {0.5f, 0},          {1.5f, 2},          {2.5f, 2},          {3.5f, 4},
-        {-0.5f, 0},         {-1.5f, -2},        {-2.5f, -2},        {-3.5f, -4},
-        {4.5f, 4},          {-4.5f, -4},        {1000.5f, 1000},    {1001.5f, 1002},
-        {32765.5f, 32766},  {32766.5f, 32766},  {-32766.5f, -32766}, {below_half, 0},
-        {-below_half, 0},   {below_3half, 1},   {-below_3half, -1}, {0.75f, 1},
-        {-0.25f, 0},        {0.0f, 0},          {-0.0f, 0},         {32767.0f, 32767},
+        {0.5f, 0},         {1.5f, 2},         {2.5f, 2},           {3.5f, 4},
+        {-0.5f, 0},        {-1.5f, -2},       {-2.5f, -2},         {-3.5f, -4},
+        {4.5f, 4},         {-4.5f, -4},       {1000.5f, 1000},     {1001.5f, 1002},
+        {32765.5f, 32766}, {32766.5f, 32766}, {-32766.5f, -32766}, {below_half, 0},
+        {-below_half, 0},  {below_3half, 1},  {-below_3half, -1},  {0.75f, 1},
+        {-0.25f, 0},       {0.0f, 0},         {-0.0f, 0},          {32767.0f, 32767},
     };
     AlignedBuffer<float> x(32);
     for (size_t i = 0; i < cases.size(); ++i) x[i] = cases[i].first;
@@ -505,16 +505,15 @@ void TestQuantizeI16() {
     reference::QuantizeI16(x.data(), 32, 32767, rq.data());
     for (size_t i = 0; i < cases.size(); ++i) {
       EXPECT_EQ(q[i], cases[i].second) << "QuantizeI16 of x * inv = " << cases[i].first;
-      EXPECT_EQ(rq[i], cases[i].second) << "reference::QuantizeI16 of x * inv = "
-                                        << cases[i].first;
+      EXPECT_EQ(rq[i], cases[i].second) << "reference::QuantizeI16 of x * inv = " << cases[i].first;
     }
     ASSERT_NO_FATAL_FAILURE(CheckQuantizeI16(x.data(), 32, 32767, "QuantizeI16 ties"));
   }
   // Ties through a non-trivial inv: max|x| = 2, max_q = 5, inv = 2.5; x = +-1 gives +-2.5.
   {
     AlignedBuffer<float> x(16);
-    const float vals[16] = {2, -2, 1, -1, 0.2f, 0.6f, 1.4f, -0.6f, 3e-8f, 0, 1.8f, -1.8f,
-                            0.5f, -0.5f, 0.25f, 1.0f};
+    const float vals[16] = {2,     -2, 1,    -1,    0.2f, 0.6f,  1.4f,  -0.6f,
+                            3e-8f, 0,  1.8f, -1.8f, 0.5f, -0.5f, 0.25f, 1.0f};
     std::copy(vals, vals + 16, x.data());
     AlignedBuffer<int16_t> q(16);
     ASSERT_EQ(QuantizeI16(x.data(), 16, 5, q.data()), 0.4f);
@@ -569,11 +568,9 @@ void TestQuantizeI16TinyMax() {
   CheckQuantizeI16Contract(
       [](const float* x, size_t n, float max_q, int16_t* q) { return QuantizeI16(x, n, max_q, q); },
       "QuantizeI16");
-  CheckQuantizeI16Contract(
-      [](const float* x, size_t n, float max_q, int16_t* q) {
-        return reference::QuantizeI16(x, n, max_q, q);
-      },
-      "reference::QuantizeI16");
+  CheckQuantizeI16Contract([](const float* x, size_t n, float max_q,
+                              int16_t* q) { return reference::QuantizeI16(x, n, max_q, q); },
+                           "reference::QuantizeI16");
 }
 
 // Exact int64 sum of one row of w times x.
@@ -603,7 +600,8 @@ void TestMatVecI8() {
   std::mt19937 rng(14);
   for (size_t cols : {32, 64, 96, 256, 512, 1024}) {
     // Largest |x| allowed by cols * 127 * max|x| < 2^31.
-    const int max_x = int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
+    const int max_x =
+        int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
     for (size_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 150, 151}) {
       const auto w = ft::RandomInt<int8_t>(rows * cols, rng, -127, 127);
       const auto x = ft::RandomInt<int16_t>(cols, rng, -max_x, max_x);
@@ -620,9 +618,9 @@ void TestMatVecI8() {
       // The integer sums are exact on both sides; only bias + s * float(sum) may be fused.
       std::vector<double> scale(rows);
       for (size_t r = 0; r < rows; ++r) {
-        scale[r] = std::fabs(bias[r]) + std::fabs(double(x_scale * w_scale[r]) *
-                                                  double(ExactRowSum(w.data() + r * cols,
-                                                                     x.data(), cols)));
+        scale[r] = std::fabs(bias[r]) +
+                   std::fabs(double(x_scale * w_scale[r]) *
+                             double(ExactRowSum(w.data() + r * cols, x.data(), cols)));
       }
       ASSERT_TRUE(ft::AllNear(got.get(), want.data(), rows, ft::kFltEps, 0, what, scale.data()));
       ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, x.data(), what));
@@ -642,9 +640,9 @@ void TestMatVecI8() {
       xa[j] = (j % 2) ? -32767 : 32767;
     }
     for (size_t j = 0; j < cols; ++j) {
-      w[0 * cols + j] = 127;                         // +max
-      w[1 * cols + j] = -127;                        // -max
-      w[2 * cols + j] = (j % 2) ? -127 : 127;        // with xa: +max
+      w[0 * cols + j] = 127;                          // +max
+      w[1 * cols + j] = -127;                         // -max
+      w[2 * cols + j] = (j % 2) ? -127 : 127;         // with xa: +max
       w[3 * cols + j] = (j < cols / 2) ? 127 : -127;  // cancels to 0
       w[4 * cols + j] = (j % 3 == 0) ? 126 : 127;
       w[5 * cols + j] = (j == cols - 1) ? 1 : 127;
@@ -653,10 +651,8 @@ void TestMatVecI8() {
       w[8 * cols + j] = 127;
     }
     ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, x.data(), "bound x=32767"));
-    ASSERT_NO_FATAL_FAILURE(
-        CheckMatVecI8Exact(w.data(), rows, cols, xn.data(), "bound x=-32768"));
-    ASSERT_NO_FATAL_FAILURE(
-        CheckMatVecI8Exact(w.data(), rows, cols, xa.data(), "bound x=+-32767"));
+    ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, xn.data(), "bound x=-32768"));
+    ASSERT_NO_FATAL_FAILURE(CheckMatVecI8Exact(w.data(), rows, cols, xa.data(), "bound x=+-32767"));
     std::vector<float> ones(rows, 1.0f), zeros(rows, 0.0f), y(rows);
     MatVecI8(w.data(), ones.data(), rows, cols, x.data(), 1.0f, zeros.data(), y.data());
     EXPECT_EQ(y[0], 2130641408.0f);
@@ -809,10 +805,9 @@ void CheckDispatchedKernels(const std::string& what) {
       << what << " QuantizeI16";
   EXPECT_TRUE(std::equal(q.data(), q.data() + n, rq.data())) << what << " QuantizeI16";
 
-  MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767, bias.data(),
-           y.data());
-  reference::MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767,
-                      bias.data(), ry.data());
+  MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767, bias.data(), y.data());
+  reference::MatVecI8(table8.data(), row_scale.data(), rows, n, q.data(), 1.0f / 32767, bias.data(),
+                      ry.data());
   EXPECT_TRUE(ft::AllNear(y.data(), ry.data(), rows, 1e-6, 1e-6, what + " MatVecI8"));
 }
 
@@ -838,7 +833,8 @@ TEST(KernelsDispatchTest, DefaultTargetIsTheBestSupported) {
 TEST(KernelsDispatchTest, MatVecI8SumsAreExact) {
   std::mt19937 rng(15);
   for (size_t cols : {32, 64, 96, 256, 512, 1024}) {
-    const int max_x = int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
+    const int max_x =
+        int(std::min<int64_t>(32767, ((int64_t(1) << 31) - 1) / (int64_t(cols) * 127)));
     for (size_t rows : {1, 2, 3, 4, 5, 7, 8, 9, 151}) {
       const auto w = ft::RandomInt<int8_t>(rows * cols, rng, -127, 127);
       auto x = ft::RandomInt<int16_t>(cols, rng, -max_x, max_x);

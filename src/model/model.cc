@@ -1,11 +1,10 @@
-#include "model/network.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 
 #include "kernels/kernels.h"
+#include "model/network.h"
 
 namespace fastintent {
 
@@ -56,8 +55,8 @@ Network QuantizeNetwork(const Network& net) {
   if (net.precision == Precision::kInt8) return net.Clone();  // already int8
   Network q;
   q.Allocate(net.hidden, net.num_labels, net.num_rows, Precision::kInt8);
-  QuantizeRows(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), q.embedding_q.data(),
-               q.stride0(), q.embedding_scale.data());
+  QuantizeRows(net.embedding.data(), net.num_rows, net.width0(), net.stride0(),
+               q.embedding_q.data(), q.stride0(), q.embedding_scale.data());
   std::memcpy(q.embedding_bias.data(), net.embedding_bias.data(), net.stride0() * sizeof(float));
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const DenseLayer& from = net.layers[i];
@@ -169,7 +168,9 @@ Model::Model(Featurizer featurizer, Network network, std::vector<std::string> la
     featurizer_->Featurize(token, &scratch, &x);
     if (x.spans.size() != 1) continue;
     const CharSpan& span = x.spans[0];
-    if (span.key.len != token.size() || std::memcmp(span.key.bytes, token.data(), token.size()) != 0) continue;
+    if (span.key.len != token.size() ||
+        std::memcmp(span.key.bytes, token.data(), token.size()) != 0)
+      continue;
     if (table->Find(span.key)) continue;  // listed twice
     TokenSum(*network_, x, span, table->Insert(span.key));
   }
@@ -218,7 +219,8 @@ void ForwardLogits(const Network& net, const FeatureVector& x,
   if (sums == nullptr || x.spans.empty()) {
     EmbeddingBag(net, x, x.weights.data(), 0, x.rows.size(), h);
   } else {
-    EmbeddingBag(net, x, x.weights.data(), 0, x.spans.front().begin, h);  // the word group comes first
+    EmbeddingBag(net, x, x.weights.data(), 0, x.spans.front().begin,
+                 h);  // the word group comes first
     for (const CharSpan& span : x.spans) {
       if (span.key.len == 0) {
         EmbeddingBag(net, x, x.weights.data(), span.begin, span.end, h);
@@ -291,8 +293,8 @@ Status Model::Probabilities(std::string_view text, Session* session) const {
       sums->owner = id_;
     }
   }
-  ForwardLogits(*network_, s->features, &s->activations, session->probs_.data(), &s->quantized, sums,
-                token_table_.get());
+  ForwardLogits(*network_, s->features, &s->activations, session->probs_.data(), &s->quantized,
+                sums, token_table_.get());
   if (kind_ == OutputKind::kSoftmax) {
     kernels::Softmax(session->probs_.data(), session->probs_.size());
   } else {

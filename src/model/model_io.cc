@@ -1,5 +1,4 @@
 #include "fastintent/model_io.h"
-#include "model/network.h"
 
 #include <cmath>
 #include <cstring>
@@ -7,13 +6,14 @@
 #include <optional>
 
 #include "common/byte_io.h"
+#include "model/network.h"
 
 namespace fastintent {
 namespace {
 
 constexpr char kMagic[8] = {'\x89', 'F', 'I', 'M', '\r', '\n', '\x1a', '\n'};
-constexpr uint32_t kHashFnv1a64Mod = 1;   // featurizer.hash: FNV-1a 64, bucket = h mod n
-constexpr uint32_t kTokenizerV1 = 1;      // featurizer.tokenizer: Tokenize() as specified
+constexpr uint32_t kHashFnv1a64Mod = 1;  // featurizer.hash: FNV-1a 64, bucket = h mod n
+constexpr uint32_t kTokenizerV1 = 1;     // featurizer.tokenizer: Tokenize() as specified
 constexpr uint32_t kMaxLabels = 1u << 20;
 constexpr uint32_t kMaxWidth = 8192;
 constexpr uint32_t kMaxLayers = 16;
@@ -40,7 +40,6 @@ void WriteInt8Matrix(ByteWriter* w, const float* scale, const int8_t* q, size_t 
   w->F32s(scale, rows);
   for (size_t r = 0; r < rows; ++r) w->Bytes(q + r * stride, cols);
 }
-
 
 struct Parts {
   std::optional<FeaturizerConfig> config;
@@ -69,14 +68,16 @@ Status ReadFinite(ByteSource* src, float* x, size_t n, const char* what) {
   return Status::Ok();
 }
 
-Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t stride, const char* what) {
+Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t stride,
+                  const char* what) {
   for (size_t r = 0; r < rows; ++r) FI_RETURN_IF_ERROR(ReadFinite(src, m + r * stride, cols, what));
   return Status::Ok();
 }
 
 Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
   // 28 bytes: written before char_tf existed, which means CharTf::kPerText.
-  if (len != 7 * 4 && len != 8 * 4) return BadSection(*src, "featurizer", "wrong size " + std::to_string(len));
+  if (len != 7 * 4 && len != 8 * 4)
+    return BadSection(*src, "featurizer", "wrong size " + std::to_string(len));
   FeaturizerConfig c;
   uint32_t hash, tok, char_tf = uint32_t(CharTf::kPerText);
   FI_RETURN_IF_ERROR(src->U32(&c.num_buckets, "featurizer"));
@@ -102,7 +103,8 @@ Status CheckFeaturizer(const ByteSource& src, const Parts& p) {
   if (p.tokenizer_id != kTokenizerV1)
     return Unimplemented(src.name() + ": unknown tokenizer id " + std::to_string(p.tokenizer_id));
   if (uint32_t(p.config->char_tf) > uint32_t(CharTf::kPerToken))
-    return Unimplemented(src.name() + ": unknown char_tf " + std::to_string(uint32_t(p.config->char_tf)));
+    return Unimplemented(src.name() + ": unknown char_tf " +
+                         std::to_string(uint32_t(p.config->char_tf)));
   Status v = p.config->Validate();
   if (!v.ok()) return BadSection(src, "featurizer", v.message());
   return Status::Ok();
@@ -113,7 +115,8 @@ Status ReadLabels(ByteSource* src, uint64_t len, Parts* p) {
   FI_RETURN_IF_ERROR(src->U32(&kind, "labels"));
   FI_RETURN_IF_ERROR(src->U32(&n, "labels"));
   if (kind > 1) return BadSection(*src, "labels", "unknown output kind " + std::to_string(kind));
-  if (n == 0 || n > kMaxLabels || n > len / 4) return BadSection(*src, "labels", "bad label count " + std::to_string(n));
+  if (n == 0 || n > kMaxLabels || n > len / 4)
+    return BadSection(*src, "labels", "bad label count " + std::to_string(n));
   p->kind = OutputKind(kind);
   std::vector<std::string> labels(n);
   for (auto& l : labels) FI_RETURN_IF_ERROR(src->Str(&l, 4096, "label"));
@@ -142,7 +145,8 @@ Status ReadVocabulary(ByteSource* src, uint64_t len, Parts* p) {
 Status ReadTokens(ByteSource* src, uint64_t len, Parts* p) {
   uint32_t n;
   FI_RETURN_IF_ERROR(src->U32(&n, "tokens"));
-  if (n > kMaxFrequentTokens || n > len / 5) return BadSection(*src, "tokens", "bad token count " + std::to_string(n));
+  if (n > kMaxFrequentTokens || n > len / 5)
+    return BadSection(*src, "tokens", "bad token count " + std::to_string(n));
   p->tokens.resize(n);
   for (std::string& t : p->tokens) {
     FI_RETURN_IF_ERROR(src->Str(&t, FeaturizerScratch::kCachedTokenBytes, "token"));
@@ -162,13 +166,17 @@ Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p)
   std::vector<uint32_t> hidden(nh);
   for (auto& h : hidden) {
     FI_RETURN_IF_ERROR(src->U32(&h, what));
-    if (h == 0 || h > kMaxWidth) return BadSection(*src, what, "bad layer width " + std::to_string(h));
+    if (h == 0 || h > kMaxWidth)
+      return BadSection(*src, what, "bad layer width " + std::to_string(h));
   }
   FI_RETURN_IF_ERROR(src->U32(&labels, what));
   FI_RETURN_IF_ERROR(src->U32(&rows, what));
-  if (labels == 0 || labels > kMaxLabels || rows > (1u << 26)) return BadSection(*src, what, "bad shape");
+  if (labels == 0 || labels > kMaxLabels || rows > (1u << 26))
+    return BadSection(*src, what, "bad shape");
   // Check the declared size before allocating anything.
-  const auto matrix_bytes = [int8](uint64_t r, uint64_t c) { return int8 ? 4 * r + r * c : 4 * r * c; };
+  const auto matrix_bytes = [int8](uint64_t r, uint64_t c) {
+    return int8 ? 4 * r + r * c : 4 * r * c;
+  };
   const uint64_t w0 = nh ? hidden[0] : labels;
   uint64_t expect = 4 * (3 + uint64_t(nh)) + matrix_bytes(rows, w0) + 4 * w0;
   for (uint32_t i = 0; i < nh; ++i) {
@@ -176,10 +184,13 @@ Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p)
     expect += matrix_bytes(out, hidden[i]) + 4 * out;
   }
   if (expect != len)
-    return BadSection(*src, what, "size " + std::to_string(len) + " does not match its shape (" + std::to_string(expect) + ")");
+    return BadSection(*src, what,
+                      "size " + std::to_string(len) + " does not match its shape (" +
+                          std::to_string(expect) + ")");
   Network net;
   net.Allocate(hidden, labels, rows, precision);
-  const auto int8_matrix = [&](float* scale, int8_t* q, size_t n_rows, size_t cols, size_t stride) -> Status {
+  const auto int8_matrix = [&](float* scale, int8_t* q, size_t n_rows, size_t cols,
+                               size_t stride) -> Status {
     FI_RETURN_IF_ERROR(src->F32s(scale, n_rows, what));
     for (size_t r = 0; r < n_rows; ++r)
       if (!std::isfinite(scale[r]) || scale[r] < 0) return BadSection(*src, what, "bad row scale");
@@ -187,9 +198,11 @@ Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p)
     return Status::Ok();
   };
   if (int8) {
-    FI_RETURN_IF_ERROR(int8_matrix(net.embedding_scale.data(), net.embedding_q.data(), rows, net.width0(), net.stride0()));
+    FI_RETURN_IF_ERROR(int8_matrix(net.embedding_scale.data(), net.embedding_q.data(), rows,
+                                   net.width0(), net.stride0()));
   } else {
-    FI_RETURN_IF_ERROR(ReadMatrix(src, net.embedding.data(), rows, net.width0(), net.stride0(), what));
+    FI_RETURN_IF_ERROR(
+        ReadMatrix(src, net.embedding.data(), rows, net.width0(), net.stride0(), what));
   }
   FI_RETURN_IF_ERROR(ReadFinite(src, net.embedding_bias.data(), net.width0(), what));
   for (DenseLayer& l : net.layers) {
@@ -207,7 +220,8 @@ Status ReadWeights(ByteSource* src, uint64_t len, Precision precision, Parts* p)
 StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metadata_json) {
   char magic[8];
   FI_RETURN_IF_ERROR(src->Read(magic, 8, "magic"));
-  if (std::memcmp(magic, kMagic, 8) != 0) return DataLoss(src->name() + ": not a fastintent model file (bad magic)");
+  if (std::memcmp(magic, kMagic, 8) != 0)
+    return DataLoss(src->name() + ": not a fastintent model file (bad magic)");
   uint32_t version, count, header_crc;
   FI_RETURN_IF_ERROR(src->U32(&version, "header"));
   FI_RETURN_IF_ERROR(src->U32(&count, "header"));
@@ -217,7 +231,8 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
   if (version != kModelFormatVersion)
     return Unimplemented(src->name() + ": unsupported format version " + std::to_string(version) +
                          " (this build reads version " + std::to_string(kModelFormatVersion) + ")");
-  if (count > 64) return DataLoss(src->name() + ": implausible section count " + std::to_string(count));
+  if (count > 64)
+    return DataLoss(src->name() + ": implausible section count " + std::to_string(count));
   Parts p;
   std::map<std::string, int> seen;
   for (uint32_t i = 0; i < count; ++i) {
@@ -229,26 +244,32 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
     if (seen[name]++) return DataLoss(src->name() + ": duplicate section '" + name + "'");
     // Bounds every allocation below by the input's size, for buffers as well as files.
     if (len > src->Remaining())
-      return DataLoss(src->name() + ": truncated (section '" + name + "' claims " + std::to_string(len) + " bytes)");
+      return DataLoss(src->name() + ": truncated (section '" + name + "' claims " +
+                      std::to_string(len) + " bytes)");
     const uint64_t start = src->position();
     Status s;
-    if (name == "featurizer") s = ReadFeaturizer(src, len, &p);
-    else if (name == "labels") s = ReadLabels(src, len, &p);
+    if (name == "featurizer")
+      s = ReadFeaturizer(src, len, &p);
+    else if (name == "labels")
+      s = ReadLabels(src, len, &p);
     else if (name == "calibration") {
       float t;
       s = len == 4 ? src->F32s(&t, 1, "calibration") : BadSection(*src, name, "wrong size");
       if (s.ok()) {
-        if (!std::isfinite(t) || t < 0 || t > 1) s = BadSection(*src, name, "threshold outside [0, 1]");
+        if (!std::isfinite(t) || t < 0 || t > 1)
+          s = BadSection(*src, name, "threshold outside [0, 1]");
         p.threshold = t;
       }
-    } else if (name == "vocabulary") s = ReadVocabulary(src, len, &p);
-    else if (name == "tokens") s = ReadTokens(src, len, &p);
+    } else if (name == "vocabulary")
+      s = ReadVocabulary(src, len, &p);
+    else if (name == "tokens")
+      s = ReadTokens(src, len, &p);
     else if (name == "weights" || name == "weights_int8") {
       if (p.net) return DataLoss(src->name() + ": both 'weights' and 'weights_int8' sections");
       s = ReadWeights(src, len, name == "weights" ? Precision::kFloat32 : Precision::kInt8, &p);
-    }
-    else if (name == "metadata") {
-      if (len > (16u << 20)) s = BadSection(*src, name, "too large");
+    } else if (name == "metadata") {
+      if (len > (16u << 20))
+        s = BadSection(*src, name, "too large");
       else {
         p.metadata.resize(len);
         s = src->Read(p.metadata.data(), len, "metadata");
@@ -263,16 +284,19 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
       }
     }
     if (!s.ok()) return s;
-    if (src->position() - start != len) return BadSection(*src, name, "payload size disagrees with its length");
+    if (src->position() - start != len)
+      return BadSection(*src, name, "payload size disagrees with its length");
     const uint32_t crc = src->crc();
     uint32_t stored;
     FI_RETURN_IF_ERROR(src->U32(&stored, "section checksum"));
-    if (crc != stored) return DataLoss(src->name() + ": checksum mismatch in section '" + name + "'");
+    if (crc != stored)
+      return DataLoss(src->name() + ": checksum mismatch in section '" + name + "'");
     if (name == "featurizer") FI_RETURN_IF_ERROR(CheckFeaturizer(*src, p));
   }
   if (!src->AtEnd()) return DataLoss(src->name() + ": trailing bytes after the last section");
   for (const char* required : {"featurizer", "labels", "calibration", "vocabulary"})
-    if (!seen.count(required)) return DataLoss(src->name() + ": missing section '" + required + "'");
+    if (!seen.count(required))
+      return DataLoss(src->name() + ": missing section '" + required + "'");
   if (!p.net) return DataLoss(src->name() + ": missing section 'weights'");
   if (p.vocab->num_buckets() != p.config->num_buckets)
     return DataLoss(src->name() + ": vocabulary and featurizer disagree on the bucket count");
@@ -281,9 +305,9 @@ StatusOr<std::shared_ptr<const Model>> Load(ByteSource* src, std::string* metada
   if (p.net->num_labels != p.labels->size())
     return DataLoss(src->name() + ": weights and labels disagree on the label count");
   if (metadata_json) *metadata_json = p.metadata;
-  return std::make_shared<const Model>(Featurizer(*p.config, std::move(*p.vocab)), std::move(*p.net),
-                                       std::move(*p.labels), p.kind, *p.threshold, p.oos_label,
-                                       std::move(p.tokens));
+  return std::make_shared<const Model>(Featurizer(*p.config, std::move(*p.vocab)),
+                                       std::move(*p.net), std::move(*p.labels), p.kind,
+                                       *p.threshold, p.oos_label, std::move(p.tokens));
 }
 
 }  // namespace
@@ -297,7 +321,9 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
 
   const FeaturizerConfig& c = m.featurizer().config();
   ByteWriter f;
-  for (uint32_t v : {c.num_buckets, c.word_ngrams, c.char_min, c.char_max, c.min_df, kHashFnv1a64Mod, kTokenizerV1}) f.U32(v);
+  for (uint32_t v : {c.num_buckets, c.word_ngrams, c.char_min, c.char_max, c.min_df,
+                     kHashFnv1a64Mod, kTokenizerV1})
+    f.U32(v);
   // Per-text models keep the 28-byte form, so builds that predate char_tf still read them.
   if (c.char_tf != CharTf::kPerText) f.U32(uint32_t(c.char_tf));
   AppendSection(&file, "featurizer", f.data());
@@ -329,14 +355,16 @@ std::string SerializeModel(const Model& m, const std::string& metadata_json) {
   w.U32(n.num_rows);
   const bool int8 = n.precision == Precision::kInt8;
   if (int8) {
-    WriteInt8Matrix(&w, n.embedding_scale.data(), n.embedding_q.data(), n.num_rows, n.width0(), n.stride0());
+    WriteInt8Matrix(&w, n.embedding_scale.data(), n.embedding_q.data(), n.num_rows, n.width0(),
+                    n.stride0());
   } else {
     WriteMatrix(&w, n.embedding.data(), n.num_rows, n.width0(), n.stride0());
   }
   w.F32s(n.embedding_bias.data(), n.width0());
   for (const DenseLayer& layer : n.layers) {
     if (int8) {
-      WriteInt8Matrix(&w, layer.w_scale.data(), layer.wq.data(), layer.out, layer.in, layer.stride_q());
+      WriteInt8Matrix(&w, layer.w_scale.data(), layer.wq.data(), layer.out, layer.in,
+                      layer.stride_q());
     } else {
       WriteMatrix(&w, layer.w.data(), layer.out, layer.in, layer.stride());
     }
@@ -365,7 +393,8 @@ Status CheckSavable(const Model& m, const std::string& metadata_json) {
     return InvalidArgument("bad label count " + std::to_string(m.labels().size()));
   for (const std::string& l : m.labels())
     if (l.size() > 4096) return InvalidArgument("a label is longer than 4096 bytes");
-  if (m.oos_label().size() > 4096) return InvalidArgument("the oos label is longer than 4096 bytes");
+  if (m.oos_label().size() > 4096)
+    return InvalidArgument("the oos label is longer than 4096 bytes");
   if (metadata_json.size() > (16u << 20)) return InvalidArgument("metadata is larger than 16 MiB");
   if (m.frequent_tokens().size() > kMaxFrequentTokens)
     return InvalidArgument("more than " + std::to_string(kMaxFrequentTokens) + " frequent tokens");
@@ -386,7 +415,8 @@ Status SaveModel(const Model& model, const std::string& path, const std::string&
   return WriteFileAtomically(path, SerializeModel(model, metadata_json));
 }
 
-StatusOr<std::shared_ptr<const Model>> LoadModel(const std::string& path, std::string* metadata_json) {
+StatusOr<std::shared_ptr<const Model>> LoadModel(const std::string& path,
+                                                 std::string* metadata_json) {
   FileSource src(path);
   if (!src.status().ok()) return src.status();
   return Load(&src, metadata_json);

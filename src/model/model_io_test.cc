@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/crc32.h"
-#include "model/network.h"
 #include "gtest/gtest.h"
+#include "model/network.h"
 
 namespace fastintent {
 namespace {
@@ -582,8 +582,8 @@ TEST(ModelIoTest, FrequentTokensRoundTrip) {
   const std::vector<Section> sections = Split(file);
   ASSERT_EQ(sections.size(), 7u);
   EXPECT_EQ(sections.at(5).name, "tokens");  // after the weights, before the metadata
-  EXPECT_EQ(sections.at(5).payload, U32(4) + U32(4) + "play" + U32(3) + "the" + U32(7) + "weather" +
-                                        U32(2) + "zz");
+  EXPECT_EQ(sections.at(5).payload,
+            U32(4) + U32(4) + "play" + U32(3) + "the" + U32(7) + "weather" + U32(2) + "zz");
   auto loaded = FromBytes(file);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   ExpectSameModel(m, **loaded);
@@ -594,7 +594,8 @@ TEST(ModelIoTest, FrequentTokensRoundTrip) {
     s.at(5).payload = payload;
     return Assemble(s);
   };
-  ExpectLoadError(with_tokens(U32(8193)), StatusCode::kDataLoss, "model.fim: section 'tokens': bad token count 8193");
+  ExpectLoadError(with_tokens(U32(8193)), StatusCode::kDataLoss,
+                  "model.fim: section 'tokens': bad token count 8193");
   ExpectLoadError(with_tokens(U32(2) + U32(1) + "a" + U32(0)), StatusCode::kDataLoss,
                   "model.fim: section 'tokens': empty token");
   ExpectLoadError(with_tokens(U32(1) + U32(17) + std::string(17, 'a')), StatusCode::kDataLoss,
@@ -776,7 +777,7 @@ TEST_F(SectionErrorTest, WeightsSizeDoesNotMatchShape) {
 // then failed to load ("bad row scale"). Weights and biases must be finite.
 TEST_F(SectionErrorTest, WeightsNonFinite) {
   const std::string good = Payload("weights");
-  const size_t first_weight = 4 * (3 + 2);  // after nh, hidden {16, 8}, labels, rows
+  const size_t first_weight = 4 * (3 + 2);                 // after nh, hidden {16, 8}, labels, rows
   PutU32(&Payload("weights"), first_weight, 0x7F800000u);  // +inf
   Expect(StatusCode::kDataLoss, "model.fim: section 'weights': non-finite weight or bias");
   Payload("weights") = good;
@@ -881,16 +882,19 @@ TEST(ModelIoDamageTest, HugeDeclaredShapeInATinyBufferIsTruncation) {
   const uint64_t len = 4 * (3 + 1) + 4 * (rows * w0 + w0) + 4 * (w0 * 1 + 1);
   const std::string payload = U32(1) + U32(uint32_t(w0)) + U32(1) + U32(uint32_t(rows));
   const std::string head = kMagic + U32(1) + U32(1);
-  const std::string file = head + U32(Crc32c(0, head.data(), head.size())) + U32(7) + "weights" + U64(len) + payload;
-  ExpectLoadError(file, StatusCode::kDataLoss,
-                  "model.fim: truncated (section 'weights' claims " + std::to_string(len) + " bytes)");
+  const std::string file =
+      head + U32(Crc32c(0, head.data(), head.size())) + U32(7) + "weights" + U64(len) + payload;
+  ExpectLoadError(
+      file, StatusCode::kDataLoss,
+      "model.fim: truncated (section 'weights' claims " + std::to_string(len) + " bytes)");
 }
 
 TEST(ModelIoDamageTest, FlippedFeaturizerIdIsAChecksumMismatch) {
   std::string file = SerializeModel(MakeModel());
   const std::vector<Section> sections = Split(file);
   file[sections.at(0).payload_offset + 20] ^= 0x02;  // hash id 1 -> 3
-  ExpectLoadError(file, StatusCode::kDataLoss, "model.fim: checksum mismatch in section 'featurizer'");
+  ExpectLoadError(file, StatusCode::kDataLoss,
+                  "model.fim: checksum mismatch in section 'featurizer'");
 }
 
 TEST(ModelIoDamageTest, SectionLengthBeyondTheFile) {
@@ -1020,7 +1024,8 @@ bool SameBytes(const AlignedBuffer<int8_t>& a, const AlignedBuffer<int8_t>& b) {
 }
 
 TEST(ModelIoInt8Test, QuantizedModelRoundTripsExactly) {
-  for (const std::vector<uint32_t>& hidden : {std::vector<uint32_t>{16, 8}, std::vector<uint32_t>{}}) {
+  for (const std::vector<uint32_t>& hidden :
+       {std::vector<uint32_t>{16, 8}, std::vector<uint32_t>{}}) {
     const Model f = MakeModel(hidden);
     const std::shared_ptr<const Model> q = QuantizeModel(f);
     ASSERT_EQ(q->network().precision, Precision::kInt8);
@@ -1058,7 +1063,8 @@ TEST(ModelIoInt8Test, QuantizedProbabilitiesStayCloseToFloat) {
   for (const std::string& text : ProbeTexts()) {
     ASSERT_TRUE(f.Probabilities(text, &sf).ok());
     ASSERT_TRUE(q->Probabilities(text, &sq).ok());
-    for (size_t j = 0; j < sf.probs().size(); ++j) EXPECT_NEAR(sq.probs()[j], sf.probs()[j], 0.02) << text;
+    for (size_t j = 0; j < sf.probs().size(); ++j)
+      EXPECT_NEAR(sq.probs()[j], sf.probs()[j], 0.02) << text;
   }
 }
 
@@ -1068,13 +1074,15 @@ TEST(ModelIoInt8Test, QuantizationIsPerRowSymmetric) {
   const Network q = QuantizeNetwork(n);
   for (uint32_t r = 0; r < n.num_rows; ++r) {
     float m = 0;
-    for (uint32_t j = 0; j < n.width0(); ++j) m = std::max(m, std::fabs(n.embedding[r * n.stride0() + j]));
+    for (uint32_t j = 0; j < n.width0(); ++j)
+      m = std::max(m, std::fabs(n.embedding[r * n.stride0() + j]));
     ASSERT_FLOAT_EQ(q.embedding_scale[r], m / 127.0f);
     int peak = 0;
     for (uint32_t j = 0; j < n.width0(); ++j) {
       const int v = q.embedding_q[r * q.stride0() + j];
       peak = std::max(peak, std::abs(v));
-      EXPECT_NEAR(v * q.embedding_scale[r], n.embedding[r * n.stride0() + j], q.embedding_scale[r] * 0.5001f);
+      EXPECT_NEAR(v * q.embedding_scale[r], n.embedding[r * n.stride0() + j],
+                  q.embedding_scale[r] * 0.5001f);
     }
     EXPECT_EQ(peak, m > 0 ? 127 : 0) << "row " << r;
   }
@@ -1085,7 +1093,8 @@ TEST(ModelIoInt8Test, DamageIsDetected) {
   for (size_t n = 0; n < file.size(); ++n) {
     auto m = FromBytes(file.substr(0, n));
     ASSERT_FALSE(m.ok()) << "prefix of " << n << " bytes loaded";
-    ASSERT_EQ(m.status().message().rfind("model.fim: truncated (", 0), 0u) << n << ": " << m.status().message();
+    ASSERT_EQ(m.status().message().rfind("model.fim: truncated (", 0), 0u)
+        << n << ": " << m.status().message();
   }
   for (size_t i = 0; i < file.size(); ++i) {
     std::string bad = file;
@@ -1115,13 +1124,15 @@ TEST(ModelIoInt8Test, SectionErrors) {
   std::string& p = w->payload;
   const float minus = -1.0f;
   std::memcpy(&p[4 * 5], &minus, 4);
-  ExpectLoadError(Assemble(neg), StatusCode::kDataLoss, "model.fim: section 'weights_int8': bad row scale");
+  ExpectLoadError(Assemble(neg), StatusCode::kDataLoss,
+                  "model.fim: section 'weights_int8': bad row scale");
   // A size that does not match the shape.
   std::vector<Section> shrunk = q;
   Find(&shrunk, "weights_int8")->payload.pop_back();
   auto m = FromBytes(Assemble(shrunk));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("section 'weights_int8': size"), std::string::npos) << m.status().message();
+  EXPECT_NE(m.status().message().find("section 'weights_int8': size"), std::string::npos)
+      << m.status().message();
 }
 
 }  // namespace

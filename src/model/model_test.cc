@@ -1,8 +1,6 @@
 // Tests of Model inference with a per-token featurizer: the session's TokenSums cache must give
 // what the plain embedding bag over the FeatureVector gives (up to float rounding), the same bits
 // whatever the session saw before, and never one model's sums to another.
-#include "model/network.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,14 +9,16 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "model/network.h"
 
 namespace fastintent {
 namespace {
 
 const std::vector<std::string>& Corpus() {
   static const std::vector<std::string> texts = {
-      "play some jazz",  "play the latest news", "what's the weather like today", "banana nana",
-      "set a timer for ten minutes", "internationalization matters", "Straße nach München",
+      "play some jazz",      "play the latest news",        "what's the weather like today",
+      "banana nana",         "set a timer for ten minutes", "internationalization matters",
+      "Straße nach München",
   };
   return texts;
 }
@@ -26,7 +26,8 @@ const std::vector<std::string>& Corpus() {
 // Fills the real (unpadded) entries of a rows x cols matrix whose rows are `stride` apart.
 void Fill(float* m, size_t rows, size_t cols, size_t stride, float seed) {
   for (size_t r = 0; r < rows; ++r)
-    for (size_t j = 0; j < cols; ++j) m[r * stride + j] = std::sin(seed + 0.37f * float(r * cols + j)) * 0.5f;
+    for (size_t j = 0; j < cols; ++j)
+      m[r * stride + j] = std::sin(seed + 0.37f * float(r * cols + j)) * 0.5f;
 }
 
 std::shared_ptr<const Model> MakeModel(float seed, CharTf char_tf = CharTf::kPerToken,
@@ -82,8 +83,8 @@ std::string CollidingPair(const Model& m) {
 
 std::vector<std::string> Texts(const Model& m) {
   std::vector<std::string> texts = Corpus();
-  texts.push_back("play play play the jazz");         // a repeated token
-  texts.push_back("banana ananas nana banana");       // n-grams shared between tokens
+  texts.push_back("play play play the jazz");          // a repeated token
+  texts.push_back("banana ananas nana banana");        // n-grams shared between tokens
   texts.push_back("internationalization in münchen");  // tokens without a key
   texts.push_back(CollidingPair(m));
   texts.push_back("the weather " + CollidingPair(m) + " banana");
@@ -99,7 +100,8 @@ TEST(TokenSumsTest, CachedSumsMatchThePlainEmbeddingBag) {
         const std::vector<float> want = Reference(*m, text);
         const std::vector<float> got = Cached(*m, text, &warm);
         ASSERT_EQ(got.size(), want.size());
-        for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 2e-6) << text << " label " << i;
+        for (size_t i = 0; i < got.size(); ++i)
+          EXPECT_NEAR(got[i], want[i], 2e-6) << text << " label " << i;
       }
     }
   }
@@ -136,8 +138,9 @@ TEST(TokenSumsTest, ASessionSharedBetweenModelsNeverMixesTheirSums) {
 // A model's precomputed sums of its frequent tokens give the very same bits as a session's own
 // (same rows, same order, same kernel), for both precisions.
 TEST(TokenSumTableTest, SameResultsAsWithoutTheTable) {
-  const std::vector<std::string> frequent = {"play", "the", "jazz", "banana", "weather", "play",
-                                             "internationalization", "what's", "a.b", "qqqq", "PLAY"};
+  const std::vector<std::string> frequent = {
+      "play",   "the", "jazz", "banana", "weather", "play", "internationalization",
+      "what's", "a.b", "qqqq", "PLAY"};
   for (bool int8 : {false, true}) {
     auto plain = MakeModel(0.4f), with = MakeModel(0.4f, CharTf::kPerToken, frequent);
     if (int8) {
@@ -146,10 +149,11 @@ TEST(TokenSumTableTest, SameResultsAsWithoutTheTable) {
     }
     // Listed twice ("play"), too long to be keyed, not tokenising to itself ("what's" -> "whats",
     // "a.b", "PLAY"), or without known n-grams ("qqqq"): not in the table.
-    EXPECT_EQ(with->token_table_size(), 5u);  // play, the, jazz, banana, weather
+    EXPECT_EQ(with->token_table_size(), 5u);       // play, the, jazz, banana, weather
     EXPECT_EQ(with->frequent_tokens(), frequent);  // kept as given, for saving
     Session a = plain->NewSession(), b = with->NewSession();
-    for (const std::string& text : Texts(*plain)) EXPECT_EQ(Cached(*plain, text, &a), Cached(*with, text, &b)) << text;
+    for (const std::string& text : Texts(*plain))
+      EXPECT_EQ(Cached(*plain, text, &a), Cached(*with, text, &b)) << text;
   }
 }
 
@@ -169,8 +173,8 @@ TEST(TokenSumTableTest, MemoryIsBoundedForWideModels) {
   Network net;
   net.Allocate({8192}, 2, uint32_t(vocab.size()));
   Fill(net.embedding.data(), net.num_rows, net.width0(), net.stride0(), 0.5f);
-  const Model m(Featurizer(c, std::move(vocab)), std::move(net), {"a", "b"}, OutputKind::kSoftmax, 0.0f, "",
-                tokens);
+  const Model m(Featurizer(c, std::move(vocab)), std::move(net), {"a", "b"}, OutputKind::kSoftmax,
+                0.0f, "", tokens);
   EXPECT_EQ(m.token_table_size(), kMaxTokenTableBytes / (8192 * sizeof(float)));
   Session s = m.NewSession();
   EXPECT_TRUE(m.Probabilities("zzd abc", &s).ok());  // one token in the table, one not
@@ -202,8 +206,8 @@ TEST(ModelTest, TextLengthLimitAndBoundedScratch) {
   EXPECT_EQ(s.featurizer.table.capacity(), 0u);
   const Status st = m->Probabilities(big + "z", &session);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(st.message(), "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +
-                              std::to_string(kMaxTextBytes) + ")");
+  EXPECT_EQ(st.message(), "text too long: " + std::to_string(kMaxTextBytes + 1) +
+                              " bytes (at most " + std::to_string(kMaxTextBytes) + ")");
 }
 
 TEST(TokenSumTableTest, PerTextModelsIgnoreFrequentTokens) {

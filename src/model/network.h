@@ -43,7 +43,7 @@ struct DenseLayer {
 struct Network {
   std::vector<uint32_t> hidden;  // hidden layer widths, e.g. {256, 128, 64}
   uint32_t num_labels = 0;
-  uint32_t num_rows = 0;         // vocabulary rows
+  uint32_t num_rows = 0;  // vocabulary rows
   Precision precision = Precision::kFloat32;
   AlignedBuffer<float> embedding;
   AlignedBuffer<float> embedding_bias;

@@ -11,10 +11,14 @@ namespace fastintent {
 
 const char* PriorityName(Priority p) {
   switch (p) {
-    case Priority::kCore: return "CORE";
-    case Priority::kHigh: return "HIGH";
-    case Priority::kMedium: return "MEDIUM";
-    case Priority::kLow: return "LOW";
+    case Priority::kCore:
+      return "CORE";
+    case Priority::kHigh:
+      return "HIGH";
+    case Priority::kMedium:
+      return "MEDIUM";
+    case Priority::kLow:
+      return "LOW";
   }
   return "LOW";
 }
@@ -23,11 +27,13 @@ StatusOr<ComponentRegistry> ComponentRegistry::FromModelMetadata(const std::stri
                                                                  const std::string& model_path) {
   nlohmann::json j;
   if (!ParseJson(metadata, &j).ok() || !j.is_object() || !j.contains("components"))
-    return NotFound(model_path + ": the model has no component registry (train it with --components FILE)");
+    return NotFound(model_path +
+                    ": the model has no component registry (train it with --components FILE)");
   return Parse(metadata, model_path);
 }
 
-StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, const std::string& source) {
+StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json,
+                                                     const std::string& source) {
   nlohmann::json j;
   if (Status s = ParseJson(json, &j); !s.ok()) return s.WithPrefix(source);
   if (!j.is_object() || !j.contains("components") || !j["components"].is_array())
@@ -39,29 +45,46 @@ StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json, co
     Component comp;
     comp.name = c["name"].get<std::string>();
     if (c.contains("priority") && !c["priority"].is_string())
-      return InvalidArgument(source + ": component '" + comp.name + "': \"priority\" must be one of CORE, HIGH, MEDIUM, LOW");
+      return InvalidArgument(source + ": component '" + comp.name +
+                             "': \"priority\" must be one of CORE, HIGH, MEDIUM, LOW");
     const std::string pr = c.value("priority", std::string("LOW"));
-    if (pr == "CORE") comp.priority = Priority::kCore;
-    else if (pr == "HIGH") comp.priority = Priority::kHigh;
-    else if (pr == "MEDIUM") comp.priority = Priority::kMedium;
-    else if (pr == "LOW") comp.priority = Priority::kLow;
-    else return InvalidArgument(source + ": component '" + comp.name + "': unknown priority '" + pr + "'");
-    if (c.contains("memory_mb") && c["memory_mb"].is_number_integer()) comp.memory_mb = c["memory_mb"].get<int>();
-    if (c.contains("load_ms") && c["load_ms"].is_number_integer()) comp.load_ms = c["load_ms"].get<int>();
-    if (c.contains("description") && c["description"].is_string()) comp.description = c["description"].get<std::string>();
+    if (pr == "CORE")
+      comp.priority = Priority::kCore;
+    else if (pr == "HIGH")
+      comp.priority = Priority::kHigh;
+    else if (pr == "MEDIUM")
+      comp.priority = Priority::kMedium;
+    else if (pr == "LOW")
+      comp.priority = Priority::kLow;
+    else
+      return InvalidArgument(source + ": component '" + comp.name + "': unknown priority '" + pr +
+                             "'");
+    if (c.contains("memory_mb") && c["memory_mb"].is_number_integer())
+      comp.memory_mb = c["memory_mb"].get<int>();
+    if (c.contains("load_ms") && c["load_ms"].is_number_integer())
+      comp.load_ms = c["load_ms"].get<int>();
+    if (c.contains("description") && c["description"].is_string())
+      comp.description = c["description"].get<std::string>();
     if (c.contains("depends_on")) {
-      if (!c["depends_on"].is_array()) return InvalidArgument(source + ": component '" + comp.name + "': depends_on must be an array");
+      if (!c["depends_on"].is_array())
+        return InvalidArgument(source + ": component '" + comp.name +
+                               "': depends_on must be an array");
       for (const auto& d : c["depends_on"]) {
-        if (!d.is_string()) return InvalidArgument(source + ": component '" + comp.name + "': depends_on holds a non-string");
+        if (!d.is_string())
+          return InvalidArgument(source + ": component '" + comp.name +
+                                 "': depends_on holds a non-string");
         comp.depends_on.push_back(d.get<std::string>());
       }
     }
-    if (reg.Find(comp.name)) return InvalidArgument(source + ": duplicate component '" + comp.name + "'");
+    if (reg.Find(comp.name))
+      return InvalidArgument(source + ": duplicate component '" + comp.name + "'");
     reg.components_.push_back(std::move(comp));
   }
   for (const Component& c : reg.components_)
     for (const std::string& d : c.depends_on)
-      if (!reg.Find(d)) return InvalidArgument(source + ": component '" + c.name + "' depends on unknown '" + d + "'");
+      if (!reg.Find(d))
+        return InvalidArgument(source + ": component '" + c.name + "' depends on unknown '" + d +
+                               "'");
   // Cycle check by depth-first search.
   std::map<std::string, int> state;  // 0 new, 1 visiting, 2 done
   std::function<bool(const Component&)> acyclic = [&](const Component& c) {
@@ -90,19 +113,24 @@ std::string ComponentRegistry::ToJson() const { return EmbedInMetadata(nlohmann:
 std::string ComponentRegistry::EmbedInMetadata(nlohmann::json metadata) const {
   nlohmann::json arr = nlohmann::json::array();
   for (const Component& c : components_) {
-    arr.push_back({{"name", c.name}, {"priority", PriorityName(c.priority)}, {"memory_mb", c.memory_mb},
-                   {"load_ms", c.load_ms}, {"depends_on", c.depends_on}, {"description", c.description}});
+    arr.push_back({{"name", c.name},
+                   {"priority", PriorityName(c.priority)},
+                   {"memory_mb", c.memory_mb},
+                   {"load_ms", c.load_ms},
+                   {"depends_on", c.depends_on},
+                   {"description", c.description}});
   }
   metadata["components"] = std::move(arr);
   return DumpJson(metadata);
 }
 
-RouteResult Route(const Model& model, const ComponentRegistry& registry, const std::vector<float>& probs,
-                  float threshold) {
+RouteResult Route(const Model& model, const ComponentRegistry& registry,
+                  const std::vector<float>& probs, float threshold) {
   if (threshold < 0) threshold = model.threshold();
   RouteResult r;
   std::map<std::string, size_t> index;
-  std::function<void(const Component*, float, bool)> add = [&](const Component* c, float conf, bool dep) {
+  std::function<void(const Component*, float, bool)> add = [&](const Component* c, float conf,
+                                                               bool dep) {
     auto it = index.find(c->name);
     if (it != index.end()) {
       r.components[it->second].dependency = r.components[it->second].dependency && dep;
@@ -126,10 +154,12 @@ RouteResult Route(const Model& model, const ComponentRegistry& registry, const s
     if (probs[best] >= threshold)
       if (const Component* c = registry.Find(labels[best])) add(c, probs[best], false);
   }
-  std::stable_sort(r.components.begin(), r.components.end(), [](const RoutedComponent& a, const RoutedComponent& b) {
-    if (a.component->priority != b.component->priority) return a.component->priority < b.component->priority;
-    return a.confidence > b.confidence;
-  });
+  std::stable_sort(r.components.begin(), r.components.end(),
+                   [](const RoutedComponent& a, const RoutedComponent& b) {
+                     if (a.component->priority != b.component->priority)
+                       return a.component->priority < b.component->priority;
+                     return a.confidence > b.confidence;
+                   });
   for (const RoutedComponent& c : r.components) r.total_memory_mb += c.component->memory_mb;
   return r;
 }

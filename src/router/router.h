@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "fastintent/status.h"
 #include "fastintent/model.h"
+#include "fastintent/status.h"
 
 namespace fastintent {
 
@@ -35,7 +35,8 @@ class ComponentRegistry {
   // The registry embedded in a model's metadata by EmbedInMetadata (the metadata key
   // "components", specified in docs/model-format.md); NotFound "<model_path>: the model has no
   // component registry ..." when there is none, Parse's errors when it is malformed.
-  static StatusOr<ComponentRegistry> FromModelMetadata(const std::string& metadata, const std::string& model_path);
+  static StatusOr<ComponentRegistry> FromModelMetadata(const std::string& metadata,
+                                                       const std::string& model_path);
   // `metadata` (a JSON object) with this registry's components under its "components" key, as
   // one line of JSON: the model metadata that FromModelMetadata reads back.
   std::string EmbedInMetadata(nlohmann::json metadata) const;
@@ -51,8 +52,8 @@ class ComponentRegistry {
 
 struct RoutedComponent {
   const Component* component;
-  float confidence;    // the model's probability (for a pulled-in dependency: its own)
-  bool dependency;     // added because another routed component depends on it
+  float confidence;  // the model's probability (for a pulled-in dependency: its own)
+  bool dependency;   // added because another routed component depends on it
 };
 
 struct RouteResult {

@@ -2,8 +2,6 @@
 // priority order, confidences, memory), including the assistant's real registry.
 #include "router/router.h"
 
-#include "model/network.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -12,6 +10,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "model/network.h"
 
 namespace fastintent {
 namespace {

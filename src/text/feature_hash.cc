@@ -10,7 +10,8 @@ namespace fastintent {
 
 Status FeaturizerConfig::Validate() const {
   if (num_buckets < 1024 || num_buckets > (1u << 26))
-    return InvalidArgument("num_buckets must be in [1024, 2^26], got " + std::to_string(num_buckets));
+    return InvalidArgument("num_buckets must be in [1024, 2^26], got " +
+                           std::to_string(num_buckets));
   if (word_ngrams < 1 || word_ngrams > 3)
     return InvalidArgument("word_ngrams must be 1..3, got " + std::to_string(word_ngrams));
   if (char_min != 0 && (char_min < 1 || char_max < char_min || char_max > 8))
@@ -93,8 +94,8 @@ uint32_t BitsFor(uint32_t max_value) {
 }
 
 // Sorts bucket ids and appends each distinct one with its count to `raw`.
-void CountInto(std::vector<uint32_t>* buckets, std::vector<uint32_t>* tmp, uint32_t bits, FeatureGroup g,
-               std::vector<RawFeature>* raw) {
+void CountInto(std::vector<uint32_t>* buckets, std::vector<uint32_t>* tmp, uint32_t bits,
+               FeatureGroup g, std::vector<RawFeature>* raw) {
   SortValues(buckets, tmp, bits);
   for (size_t i = 0; i < buckets->size();) {
     size_t j = i + 1;
@@ -254,7 +255,8 @@ void HashFeatures(const FeaturizerConfig& c, std::string_view text, FeatureHashS
   HashKeys(c, text, s);
   s->raw.clear();
   const uint32_t bits = BitsFor(c.num_buckets - 1);
-  for (int g = 0; g < kNumGroups; ++g) CountInto(&s->buckets[g], &s->offsets, bits, FeatureGroup(g), &s->raw);
+  for (int g = 0; g < kNumGroups; ++g)
+    CountInto(&s->buckets[g], &s->offsets, bits, FeatureGroup(g), &s->raw);
 }
 
 size_t HashTokenCharKeys(const FeaturizerConfig& c, size_t token, size_t first_cp,

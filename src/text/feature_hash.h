@@ -31,11 +31,11 @@ inline const char* CharTfName(CharTf t) { return t == CharTf::kPerToken ? "token
 
 // What features are extracted; stored in the model file's "featurizer" section.
 struct FeaturizerConfig {
-  uint32_t num_buckets = 1u << 20;  // hash space; bucket = FNV-1a-64(key) mod num_buckets
-  uint32_t word_ngrams = 2;         // longest word n-gram (1 = unigrams only; 1..3)
-  uint32_t char_min = 2;            // shortest character n-gram, in code points (0 = none)
-  uint32_t char_max = 5;            // longest character n-gram (char_min..8)
-  uint32_t min_df = 2;              // buckets seen in fewer training texts are dropped
+  uint32_t num_buckets = 1u << 20;     // hash space; bucket = FNV-1a-64(key) mod num_buckets
+  uint32_t word_ngrams = 2;            // longest word n-gram (1 = unigrams only; 1..3)
+  uint32_t char_min = 2;               // shortest character n-gram, in code points (0 = none)
+  uint32_t char_max = 5;               // longest character n-gram (char_min..8)
+  uint32_t min_df = 2;                 // buckets seen in fewer training texts are dropped
   CharTf char_tf = CharTf::kPerToken;  // new models; files without the field are kPerText
 
   // InvalidArgument naming the first field out of its range above; Ok otherwise.
@@ -79,9 +79,9 @@ inline size_t CharKeyBound(const FeaturizerConfig& c, const std::vector<TokenSpa
 struct FeatureHashScratch {
   TokenizerScratch tok;
   static constexpr size_t kUtf8Slack = 16;  // bytes of utf8 readable after the last token
-  std::string utf8;                 // the tokens' bytes, back to back
-  std::vector<uint32_t> offsets;    // byte offset of each code point in utf8
-  std::vector<uint32_t> token_off;  // byte offsets of tokens in `utf8` (word pass)
+  std::string utf8;                         // the tokens' bytes, back to back
+  std::vector<uint32_t> offsets;            // byte offset of each code point in utf8
+  std::vector<uint32_t> token_off;          // byte offsets of tokens in `utf8` (word pass)
   std::vector<uint32_t> buckets[kNumGroups];
   std::vector<RawFeature> raw;
 };

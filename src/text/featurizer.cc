@@ -11,7 +11,8 @@ namespace fastintent {
 void FeaturizerScratch::ReleaseTextBuffers() {
   tok = TokenizerScratch();
   std::string().swap(utf8);
-  for (std::vector<uint32_t>* v : {&offsets, &token_off, &buckets[0], &buckets[1], &tf, &token_keys})
+  for (std::vector<uint32_t>* v :
+       {&offsets, &token_off, &buckets[0], &buckets[1], &tf, &token_keys})
     std::vector<uint32_t>().swap(*v);
   std::vector<RawFeature>().swap(raw);
   std::vector<Slot>().swap(table);
@@ -33,7 +34,9 @@ struct SublinearTf {
     for (uint32_t tf = 1; tf < kSize; ++tf) value[tf] = 1.0f + std::log(float(tf));
     value[0] = 1.0f + std::log(0.0f);
   }
-  float operator()(uint32_t tf) const { return tf < kSize ? value[tf] : 1.0f + std::log(float(tf)); }
+  float operator()(uint32_t tf) const {
+    return tf < kSize ? value[tf] : 1.0f + std::log(float(tf));
+  }
 };
 const SublinearTf sublinear;
 
@@ -63,10 +66,11 @@ struct TokenSlot {
   }
 };
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "token keys are read as little-endian words");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "token keys are read as little-endian words");
 
-__attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConfig& c, FeaturizerScratch* s,
-                                                            size_t ti) {
+__attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConfig& c,
+                                                            FeaturizerScratch* s, size_t ti) {
   TokenSlot t{nullptr, nullptr, {{0, 0}, 0, 0}};  // key.len 0: not keyed
   const uint32_t* tok_off = s->token_off.data();
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
@@ -78,7 +82,9 @@ __attribute__((always_inline)) inline TokenSlot LocateToken(const FeaturizerConf
   uint64_t b0, b1;
   std::memcpy(&b0, p, 8);
   std::memcpy(&b1, p + 8, 8);
-  const auto low_bytes = [](size_t n) { return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1; };
+  const auto low_bytes = [](size_t n) {
+    return n >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1;
+  };
   b0 &= low_bytes(nbytes);
   b1 &= nbytes <= 8 ? 0 : low_bytes(nbytes - 8);
   uint64_t h = (b0 * 0x9E3779B97F4A7C15ull) ^ ((b1 + nbytes) * 0xC2B2AE3D27D4EB4Full);
@@ -113,8 +119,8 @@ void PrepareTokenCache(const FeaturizerConfig& c, const Vocabulary& vocab, Featu
 
 // Writes the known rows of token ti's character keys, in key order, to s->token_keys and
 // returns how many.
-size_t TokenCharRows(const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s, size_t ti,
-                     size_t first_cp) {
+size_t TokenCharRows(const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s,
+                     size_t ti, size_t first_cp) {
   const size_t ncp = s->tok.tokens[ti].end - s->tok.tokens[ti].begin;
   Appender<uint32_t> keys(&s->token_keys, CharKeyBound(c, ncp));
   keys.Skip(HashTokenCharKeys(c, ti, first_cp, s, s->token_keys.data()));
@@ -132,8 +138,8 @@ size_t TokenCharRows(const FeaturizerConfig& c, const Vocabulary& vocab, Featuri
 // HashWordKeys left in `s`, in key order (unknown keys dropped). A short ASCII token's rows come
 // from the scratch's token cache, filled on a miss. Inlined into Featurize (and so into its
 // POPCNT clone).
-__attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c, const Vocabulary& vocab,
-                                                    FeaturizerScratch* s) {
+__attribute__((always_inline)) inline void CharRows(const FeaturizerConfig& c,
+                                                    const Vocabulary& vocab, FeaturizerScratch* s) {
   const auto& toks = s->tok.tokens;
   Appender<uint32_t> char_rows(&s->buckets[kCharGroup], CharKeyBound(c, toks));
   if (c.char_min == 0) {
@@ -174,7 +180,8 @@ inline uint32_t NextGeneration(FeaturizerScratch* s) {
 // row's home slot being either its own or free, runs without branches: the row is always written
 // at the end of the output, which grows only when it was new. Probing past the home slot (a
 // different row there) is rare with the table at most 1/4 full.
-__attribute__((always_inline)) inline size_t DistinctRows(const uint32_t* rows, size_t n, const Vocabulary& vocab,
+__attribute__((always_inline)) inline size_t DistinctRows(const uint32_t* rows, size_t n,
+                                                          const Vocabulary& vocab,
                                                           FeaturizerScratch* s, uint32_t* row_out,
                                                           float* idf_out, uint32_t* tf) {
   const uint32_t gen = NextGeneration(s);
@@ -215,10 +222,9 @@ inline double SublinearWeights(float* w, const uint32_t* tf, size_t n) {
 // CharTf::kPerToken: appends each token's character entries (distinct rows, unscaled weights)
 // from row_out/w_out[n] on, with a span per token that has any, and returns the new n. A short
 // ASCII token's entries come from the token cache, filled on a miss. *sq gets the sum of w^2.
-__attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig& c, const Vocabulary& vocab,
-                                                          FeaturizerScratch* s, size_t n, uint32_t* row_out,
-                                                          float* w_out, std::vector<CharSpan>* spans,
-                                                          double* sq) {
+__attribute__((always_inline)) inline size_t TokenEntries(
+    const FeaturizerConfig& c, const Vocabulary& vocab, FeaturizerScratch* s, size_t n,
+    uint32_t* row_out, float* w_out, std::vector<CharSpan>* spans, double* sq) {
   const auto& toks = s->tok.tokens;
   PrepareTokenCache(c, vocab, s);
   uint32_t* tf = s->tf.data();
@@ -239,7 +245,8 @@ __attribute__((always_inline)) inline size_t TokenEntries(const FeaturizerConfig
       sum += t.entry->sq;
     } else {
       const size_t known = TokenCharRows(c, vocab, s, ti, first_cp);
-      const size_t m = DistinctRows(s->token_keys.data(), known, vocab, s, row_out + n, w_out + n, tf);
+      const size_t m =
+          DistinctRows(s->token_keys.data(), known, vocab, s, row_out + n, w_out + n, tf);
       const double token_sq = SublinearWeights(w_out + n, tf, m);
       sum += token_sq;
       if (t.cached_key) {
@@ -311,7 +318,8 @@ void Featurizer::Featurize(std::string_view text, FeaturizerScratch* s, FeatureV
         n = TokenEntries(config_, vocab_, s, n, row_out, weight_out, &out->spans, &sq[g]);
     } else {
       const std::vector<uint32_t>& keys = s->buckets[g];
-      const size_t m = DistinctRows(keys.data(), keys.size(), vocab_, s, row_out + n, weight_out + n, s->tf.data() + n);
+      const size_t m = DistinctRows(keys.data(), keys.size(), vocab_, s, row_out + n,
+                                    weight_out + n, s->tf.data() + n);
       sq[g] = SublinearWeights(weight_out + n, s->tf.data() + n, m);
       n += m;
     }

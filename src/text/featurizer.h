@@ -68,8 +68,8 @@ struct FeaturizerScratch : FeatureHashScratch {
   static constexpr size_t kCachedTokenRows = 64;
   static constexpr size_t kTokenCacheSize = 2048;  // entries (a power of two), 1.1 MB in all
   struct CachedToken {
-    double sq;        // kPerToken: sum of weights^2
-    uint32_t count;   // rows[0, count) (and weights, kPerToken)
+    double sq;       // kPerToken: sum of weights^2
+    uint32_t count;  // rows[0, count) (and weights, kPerToken)
     uint32_t rows[kCachedTokenRows];
     float weights[kCachedTokenRows];  // kPerToken: (1 + ln tf) * idf
   };
@@ -96,9 +96,9 @@ inline bool IsCacheableToken(const FeaturizerConfig& c, size_t nbytes, size_t co
 
 // The character entries of one token occurrence in a FeatureVector (CharTf::kPerToken only).
 struct CharSpan {
-  TokenKey key;     // the token (key.len 0: not keyed, too long or not ASCII)
-  uint32_t begin;   // its entries are [begin, end) of rows/weights/unscaled: equal keys mean
-  uint32_t end;     // equal rows and unscaled weights, whatever the text
+  TokenKey key;    // the token (key.len 0: not keyed, too long or not ASCII)
+  uint32_t begin;  // its entries are [begin, end) of rows/weights/unscaled: equal keys mean
+  uint32_t end;    // equal rows and unscaled weights, whatever the text
 };
 
 // The sparse feature vector the model consumes: vocabulary rows and their weights.

@@ -152,9 +152,9 @@ TEST(FeaturizeTest, LongInvalidTextIsFine) {
 // size with one scratch reused (tables grown, then shrunk texts, then the stamp wrap-around).
 TEST(FeaturizeTest, MatchesTheRawFeatureReferenceWithAReusedScratch) {
   const FeaturizerConfig c = Config(1u << 12, 2, 2, 5);  // small: many collisions
-  const std::vector<std::string> train = {"play some jazz", "what's the weather like",
-                                          "set a timer for ten minutes", "wake me up at six",
-                                          "turn the lights off", "play the news please"};
+  const std::vector<std::string> train = {
+      "play some jazz",    "what's the weather like", "set a timer for ten minutes",
+      "wake me up at six", "turn the lights off",     "play the news please"};
   const Featurizer f(c, BuildVocabulary(c, train));
   std::vector<std::string> texts = train;
   std::string big;
@@ -235,13 +235,13 @@ TEST(FeaturizeTest, ScratchSharedBetweenFeaturizersGivesFreshResults) {
 // over rounds, with the token cache warm and the duplicate table's stamps wrapping.
 TEST(FeaturizeTest, PerTokenMatchesTheSpecReferenceWithAReusedScratch) {
   const FeaturizerConfig c = Config(1u << 12, 2, 2, 5, 1, CharTf::kPerToken);
-  const std::vector<std::string> train = {"play some jazz", "what's the weather like", "banana nana",
-                                          "set a timer for ten minutes", "Straße nach München",
-                                          "internationalization matters"};
+  const std::vector<std::string> train = {"play some jazz",      "what's the weather like",
+                                          "banana nana",         "set a timer for ten minutes",
+                                          "Straße nach München", "internationalization matters"};
   const Featurizer f(c, BuildVocabulary(c, train));
   std::vector<std::string> texts = train;
-  texts.push_back("the the the weather");           // repeated tokens
-  texts.push_back("banana ananas nana");            // n-grams shared between tokens and repeated in one
+  texts.push_back("the the the weather");  // repeated tokens
+  texts.push_back("banana ananas nana");   // n-grams shared between tokens and repeated in one
   texts.push_back("internationalization in münchen");  // too long / not ASCII: no key
   std::string big;
   while (big.size() < 50000) big += "play the jazz weather timer minutes banana ";

@@ -180,7 +180,7 @@ TEST(NormalizeTest, FullCaseFolding) {
   EXPECT_EQ(Normalized("STRASSE"), "strasse");
   EXPECT_EQ(Normalized("\xCE\xA3\xCE\x91\xCE\xA3"), "\xCF\x83\xCE\xB1\xCF\x83");  // ΣΑΣ -> σασ
   EXPECT_EQ(Normalized("\xCF\x82"), "\xCF\x83");                                  // final ς -> σ
-  EXPECT_EQ(Normalized("\xC4\xB0stanbul"), "i\xCC\x87stanbul");  // İ -> i + U+0307
+  EXPECT_EQ(Normalized("\xC4\xB0stanbul"), "i\xCC\x87stanbul");       // İ -> i + U+0307
   EXPECT_EQ(Normalized("\xC7\x85 \xC7\x84"), "d\xC5\xBE d\xC5\xBE");  // ǅ Ǆ -> dž
 }
 
@@ -201,8 +201,9 @@ TEST(NormalizeTest, NfkcCompatibilityForms) {
   EXPECT_EQ(Normalized("\xEF\xBD\xB6\xEF\xBE\x9E"), "\xE3\x82\xAC");
   EXPECT_EQ(Normalized("\xE3\x8C\x80"), "\xE3\x82\xA2\xE3\x83\x91\xE3\x83\xBC\xE3\x83\x88");
   // ½ -> 1 U+2044 2; ² -> 2.
-  EXPECT_EQ(Normalized("\xC2\xBD \xC2\xB2"), "1\xE2\x81\x84"
-                                             "2 2");
+  EXPECT_EQ(Normalized("\xC2\xBD \xC2\xB2"),
+            "1\xE2\x81\x84"
+            "2 2");
   // Fullwidth apostrophe U+FF07 becomes U+0027.
   EXPECT_EQ(Normalized("A\xEF\xBC\x87"
                        "B"),
@@ -272,8 +273,9 @@ TEST(NormalizeTest, ExpansionLargerThanTheInitialBuffer) {
 TEST(NormalizeTest, ReusedBuffersGiveTheSameResult) {
   std::string sanitized;
   std::vector<int32_t> cps;
-  const std::vector<std::string> texts = {"What's up?", std::string(5000, 'X') + " \xFF tail",
-                                          "a", "bad \xFF", "", "\xEF\xB7\xBA", "What's up?"};
+  const std::vector<std::string> texts = {
+      "What's up?", std::string(5000, 'X') + " \xFF tail", "a", "bad \xFF", "", "\xEF\xB7\xBA",
+      "What's up?"};
   for (const std::string& t : texts) {
     const size_t before = cps.size();
     const size_t n = Normalize(t, &sanitized, &cps);

@@ -16,12 +16,21 @@ enum class CharClass { kWord, kApostrophe, kSymbol, kSeparator, kNotAscii };
 CharClass Classify(int32_t cp) {
   if (cp == 0x27 || cp == 0x2019) return CharClass::kApostrophe;
   switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
       return CharClass::kWord;
-    case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC: case UTF8PROC_CATEGORY_SK:
+    case UTF8PROC_CATEGORY_SM:
+    case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK:
     case UTF8PROC_CATEGORY_SO:
       return CharClass::kSymbol;
     default:
@@ -103,7 +112,9 @@ bool TokenizeAscii(std::string_view text, TokenizerScratch* s, std::string* byte
       continue;
     }
     // "what's" -> "whats", as in Tokenize.
-    if (k == CharClass::kApostrophe && in_word && i + 1 < n && table.cls[p[i + 1]] == CharClass::kWord) continue;
+    if (k == CharClass::kApostrophe && in_word && i + 1 < n &&
+        table.cls[p[i + 1]] == CharClass::kWord)
+      continue;
     if (k == CharClass::kNotAscii) return false;
     in_word = false;
     if (k == CharClass::kSymbol) {

@@ -20,9 +20,9 @@ struct TokenSpan {
 // Reusable buffers for Tokenize; one per thread. After warm-up, Tokenize does not allocate
 // unless a text is longer than any seen before.
 struct TokenizerScratch {
-  std::string sanitized;              // input with invalid UTF-8 replaced (only when needed)
-  std::vector<int32_t> codepoints;    // NFKC + case-folded text, as code points
-  std::vector<TokenSpan> tokens;      // word tokens over `codepoints`
+  std::string sanitized;            // input with invalid UTF-8 replaced (only when needed)
+  std::vector<int32_t> codepoints;  // NFKC + case-folded text, as code points
+  std::vector<TokenSpan> tokens;    // word tokens over `codepoints`
 };
 
 // Normalises `text` (Normalize(): invalid UTF-8 replaced by U+FFFD, then Unicode NFKC with case

@@ -237,8 +237,17 @@ TEST(TokenizeAsciiTest, SameTokensAsTokenize) {
   TokenizerScratch ref, fast;
   std::string bytes;
   std::vector<uint32_t> off;
-  std::vector<std::string> texts = {"", " ", "what's", "'s", "s'", "don't's", "a''b", "x'$", "$'x",
-                                    "Hello, World!", std::string(70, 'A') + "'s"};
+  std::vector<std::string> texts = {"",
+                                    " ",
+                                    "what's",
+                                    "'s",
+                                    "s'",
+                                    "don't's",
+                                    "a''b",
+                                    "x'$",
+                                    "$'x",
+                                    "Hello, World!",
+                                    std::string(70, 'A') + "'s"};
   for (int i = 0; i < 20000; ++i) {
     std::string t(i < 100 ? 200 + rng() % 300 : rng() % 20, ' ');
     for (char& c : t) c = alphabet[rng() % alphabet.size()];
@@ -252,7 +261,8 @@ TEST(TokenizeAsciiTest, SameTokensAsTokenize) {
     ASSERT_EQ(fast.tokens.size(), ref.tokens.size()) << text;
     for (size_t k = 0; k < ref.tokens.size(); ++k) {
       std::string want;
-      for (uint32_t i = ref.tokens[k].begin; i < ref.tokens[k].end; ++i) AppendUtf8(ref.codepoints[i], &want);
+      for (uint32_t i = ref.tokens[k].begin; i < ref.tokens[k].end; ++i)
+        AppendUtf8(ref.codepoints[i], &want);
       ASSERT_EQ(bytes.substr(off[k], off[k + 1] - off[k]), want) << text;
       ASSERT_EQ(fast.tokens[k].begin, off[k]);
       ASSERT_EQ(fast.tokens[k].end, off[k + 1]);

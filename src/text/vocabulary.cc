@@ -20,7 +20,8 @@ StatusOr<Vocabulary> Vocabulary::Create(uint32_t num_buckets, std::vector<uint32
     if (buckets[r] >= num_buckets || (r > 0 && buckets[r] <= buckets[r - 1]))
       return DataLoss("vocabulary: buckets not strictly increasing below num_buckets at row " +
                       std::to_string(r));
-    if (!std::isfinite(idf[r])) return DataLoss("vocabulary: non-finite idf at row " + std::to_string(r));
+    if (!std::isfinite(idf[r]))
+      return DataLoss("vocabulary: non-finite idf at row " + std::to_string(r));
     v.rank_[buckets[r] >> 6].bits |= uint64_t(1) << (buckets[r] & 63);
   }
   uint32_t below = 0;
@@ -58,7 +59,8 @@ Vocabulary BuildVocabulary(const FeaturizerConfig& config, const std::vector<std
       idf.push_back(float(std::log((1.0 + n) / (1.0 + df[b])) + 1.0));
     }
   }
-  return std::move(Vocabulary::Create(config.num_buckets, std::move(buckets), std::move(idf)).value());
+  return std::move(
+      Vocabulary::Create(config.num_buckets, std::move(buckets), std::move(idf)).value());
 }
 
 }  // namespace fastintent

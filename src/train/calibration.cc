@@ -36,8 +36,10 @@ CalibrationResult CalibrateThreshold(const CalibrationInput& in) {
       }
     }
     r.score = best;
-    std::snprintf(buf, sizeof buf, "per-label threshold %.2f maximises exact match (%.2f%%) on %zu validation examples",
-                  r.threshold, 100 * best, n);
+    std::snprintf(
+        buf, sizeof buf,
+        "per-label threshold %.2f maximises exact match (%.2f%%) on %zu validation examples",
+        r.threshold, 100 * best, n);
     r.explanation = buf;
     return r;
   }
@@ -53,7 +55,8 @@ CalibrationResult CalibrateThreshold(const CalibrationInput& in) {
   for (size_t i = 0; i < n; ++i) {
     const float* p = in.probs.data() + i * nl;
     const uint32_t best = uint32_t(std::max_element(p, p + nl) - p);
-    const bool oos = in.gold[i].empty() || (in.oos_label >= 0 && in.gold[i][0] == uint32_t(in.oos_label));
+    const bool oos =
+        in.gold[i].empty() || (in.oos_label >= 0 && in.gold[i][0] == uint32_t(in.oos_label));
     negatives += oos;
     const bool right = oos ? (int(best) == in.oos_label) : best == in.gold[i][0];
     items.push_back({p[best], oos, right});
@@ -75,7 +78,8 @@ CalibrationResult CalibrateThreshold(const CalibrationInput& in) {
     if (i + 1 < items.size() && items[i + 1].top == it.top) continue;
     // Midway to the next top probability, so that tiny numeric differences do not flip it;
     // after the last one, just above it, capped at 1 (the largest threshold a model file holds).
-    const float t = i + 1 < items.size() ? 0.5f * (it.top + items[i + 1].top) : std::min(1.0f, it.top + 1e-6f);
+    const float t =
+        i + 1 < items.size() ? 0.5f * (it.top + items[i + 1].top) : std::min(1.0f, it.top + 1e-6f);
     // Decide rejects tops strictly below the threshold: when t does not reject items[i] (a top
     // of exactly 1), this cut cannot be made and must not be scored.
     if (!(it.top < t)) continue;

@@ -12,7 +12,8 @@ namespace fastintent {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Status ParseJsonLine(const std::string& line, Example* ex, bool* multi) {
@@ -98,14 +99,17 @@ constexpr char kUtf8Bom[] = "\xEF\xBB\xBF";  // skipped at the start of a file
 
 StatusOr<Dataset> ReadDataset(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return InvalidArgument(path + ": is a directory");
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return InvalidArgument(path + ": is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(path + ": cannot open");
   Dataset ds;
   ds.source = path;
   Format fmt = Format::kFastText;
-  if (EndsWith(path, ".jsonl") || EndsWith(path, ".json")) fmt = Format::kJsonl;
-  else if (EndsWith(path, ".csv")) fmt = Format::kCsv;
+  if (EndsWith(path, ".jsonl") || EndsWith(path, ".json"))
+    fmt = Format::kJsonl;
+  else if (EndsWith(path, ".csv"))
+    fmt = Format::kCsv;
   else {
     // Sniff the first non-blank line.
     std::string first;
@@ -129,7 +133,9 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line_no == 1 && line.compare(0, 3, kUtf8Bom) == 0) line.erase(0, 3);
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    auto where = [&](const Status& s) { return s.WithPrefix(path + ":" + std::to_string(start_line)); };
+    auto where = [&](const Status& s) {
+      return s.WithPrefix(path + ":" + std::to_string(start_line));
+    };
     Example ex;
     ex.line = start_line;
     if (fmt == Format::kJsonl) {
@@ -151,8 +157,9 @@ StatusOr<Dataset> ReadDataset(const std::string& path) {
       // More fields than the header is as wrong as fewer: an unquoted comma in the text would
       // otherwise shift the label column silently.
       if (fields.size() != columns)
-        return where(InvalidArgument("expected " + std::to_string(columns) + " CSV fields (as in the header), got " +
-                                     std::to_string(fields.size()) + " (quote a field that holds a comma)"));
+        return where(InvalidArgument(
+            "expected " + std::to_string(columns) + " CSV fields (as in the header), got " +
+            std::to_string(fields.size()) + " (quote a field that holds a comma)"));
       ex.text = fields[size_t(text_col)];
       ex.labels.push_back(fields[size_t(label_col)]);
     } else {

@@ -122,7 +122,8 @@ TEST_F(DatasetTest, JsonIsSniffedFromContentWithoutExtension) {
 TEST_F(DatasetTest, JsonlErrorsNameFileAndLine) {
   const std::string ok = "{\"text\": \"fine\", \"label\": \"a\"}\n";
   ExpectError("e1.jsonl", ok + "\n{\"label\": \"a\"}\n", 3, "missing \"text\"");
-  ExpectError("e2.jsonl", ok + "{\"text\": \"x\", \"label\": \"a\"\n", 2, "malformed JSON at byte 27: unexpected end of input");
+  ExpectError("e2.jsonl", ok + "{\"text\": \"x\", \"label\": \"a\"\n", 2,
+              "malformed JSON at byte 27: unexpected end of input");
   // A number beyond double's range (nlohmann reports it as out_of_range, not a parse error).
   ExpectError("e4.jsonl", "{\"text\": \"x\", \"label\": \"a\", \"score\": 1e999}\n", 1,
               "malformed JSON: number overflow parsing '1e999'");
@@ -225,9 +226,11 @@ TEST_F(DatasetTest, TextsOverTheLimitAreErrorsInEveryFormat) {
   const Dataset ok = Read("ok.txt", "__label__x " + at_limit + "\n");
   ASSERT_EQ(ok.examples.size(), 1u);
   EXPECT_EQ(ok.examples[0].text.size(), kMaxTextBytes);
-  const std::string what = "text too long: " + std::to_string(kMaxTextBytes + 1) + " bytes (at most " +
-                           std::to_string(kMaxTextBytes) + ")";
-  ExpectError("t.jsonl", "{\"text\":\"hi\",\"label\":\"x\"}\n{\"text\":\"" + over + "\",\"label\":\"x\"}\n", 2, what);
+  const std::string what = "text too long: " + std::to_string(kMaxTextBytes + 1) +
+                           " bytes (at most " + std::to_string(kMaxTextBytes) + ")";
+  ExpectError("t.jsonl",
+              "{\"text\":\"hi\",\"label\":\"x\"}\n{\"text\":\"" + over + "\",\"label\":\"x\"}\n", 2,
+              what);
   ExpectError("t.csv", "text,label\n" + over + ",x\n", 2, what);
   ExpectError("t.txt", "__label__x " + over + "\n", 1, what);
 }

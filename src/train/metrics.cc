@@ -5,12 +5,18 @@
 namespace fastintent {
 
 MetricsBuilder::MetricsBuilder(std::vector<std::string> labels, bool multi_label, int oos_label)
-    : labels_(std::move(labels)), multi_(multi_label), oos_(oos_label),
-      tp_(labels_.size()), fp_(labels_.size()), fn_(labels_.size()) {}
+    : labels_(std::move(labels)),
+      multi_(multi_label),
+      oos_(oos_label),
+      tp_(labels_.size()),
+      fp_(labels_.size()),
+      fn_(labels_.size()) {}
 
 void MetricsBuilder::Add(const std::vector<uint32_t>& gold, const std::vector<uint32_t>& pred) {
   ++n_;
-  auto has = [](const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  auto has = [](const std::vector<uint32_t>& v, uint32_t x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
   for (uint32_t g : gold) (has(pred, g) ? tp_ : fn_)[g]++;
   for (uint32_t p : pred)
     if (!has(gold, p)) fp_[p]++;

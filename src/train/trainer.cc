@@ -67,7 +67,11 @@ struct Worker {
 class Trainer {
  public:
   Trainer(const TrainOptions& o, Network* net, uint32_t num_labels, OutputKind kind)
-      : o_(o), net_(*net), kind_(kind), num_labels_(num_labels), threads_(std::max(1u, o.threads)) {}
+      : o_(o),
+        net_(*net),
+        kind_(kind),
+        num_labels_(num_labels),
+        threads_(std::max(1u, o.threads)) {}
 
   void Init(Rng* rng) {
     const size_t s0 = net_.stride0();
@@ -234,8 +238,8 @@ class Trainer {
       const size_t lo = b * t / nt, hi = b * (t + 1) / nt;
       for (size_t e = lo; e < hi; ++e) {
         const uint32_t idx = order[start + e];
-        ExampleGrad(data[idx], (o_.seed * 0x100000001b3ull) ^ (uint64_t(epoch) << 40) ^ idx,
-                    scale, &w);
+        ExampleGrad(data[idx], (o_.seed * 0x100000001b3ull) ^ (uint64_t(epoch) << 40) ^ idx, scale,
+                    &w);
         std::memcpy(&batch_grads_[e * s0], w.grads[0].data(), s0 * sizeof(float));
       }
 #pragma omp barrier
@@ -273,9 +277,11 @@ class Trainer {
     }
     // First-layer bias (summed in example order).
     std::memset(emb_bias_grad_.data(), 0, s0 * sizeof(float));
-    for (size_t e = 0; e < b; ++e) kernels::Axpy(1.0f, &batch_grads_[e * s0], emb_bias_grad_.data(), s0);
-    kernels::AdamStep(net_.embedding_bias.data(), emb_bias_state_.m.data(), emb_bias_state_.v.data(),
-                      emb_bias_grad_.data(), s0, lr, 0.9f, 0.999f, 1e-8f, 0, bc1, bc2);
+    for (size_t e = 0; e < b; ++e)
+      kernels::Axpy(1.0f, &batch_grads_[e * s0], emb_bias_grad_.data(), s0);
+    kernels::AdamStep(net_.embedding_bias.data(), emb_bias_state_.m.data(),
+                      emb_bias_state_.v.data(), emb_bias_grad_.data(), s0, lr, 0.9f, 0.999f, 1e-8f,
+                      0, bc1, bc2);
     for (uint32_t r : batch_rows_) row_slot_[r] = -1;
     double loss = 0;
     for (const Worker& w : workers_) loss += w.loss;
@@ -296,7 +302,6 @@ class Trainer {
   AlignedBuffer<float> batch_grads_, row_grads_;
   AlignedBuffer<float> emb_bias_grad_;
 };
-
 
 // avg += t * (net - avg), over every parameter buffer (same shapes).
 void BlendInto(const Network& net, float t, Network* avg) {
@@ -389,7 +394,8 @@ StatusOr<std::vector<uint32_t>> HiddenPreset(const std::string& name) {
   if (name == "default") return TrainOptions().hidden;
   if (name == "wide") return std::vector<uint32_t>{768};
   if (name == "linear") return std::vector<uint32_t>{};
-  return NotFound("unknown architecture preset '" + name + "' (known: default, seed, wide, linear)");
+  return NotFound("unknown architecture preset '" + name +
+                  "' (known: default, seed, wide, linear)");
 }
 
 namespace {
@@ -406,10 +412,12 @@ std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset
       if (t.size() <= FeaturizerScratch::kCachedTokenBytes) count[std::move(t)]++;
   std::vector<std::pair<uint32_t, std::string>> order;
   for (auto& [token, n] : count) {
-    const bool ascii = std::all_of(token.begin(), token.end(), [](char ch) { return (ch & 0x80) == 0; });
+    const bool ascii =
+        std::all_of(token.begin(), token.end(), [](char ch) { return (ch & 0x80) == 0; });
     // ASCII: one code point per byte. Tokens a session would not key are left out: listing them
     // would only spend the section's and the table's budget.
-    if (n >= 2 && ascii && IsCacheableToken(c, token.size(), token.size())) order.push_back({n, token});
+    if (n >= 2 && ascii && IsCacheableToken(c, token.size(), token.size()))
+      order.push_back({n, token});
   }
   std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
@@ -440,17 +448,21 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
     for (size_t i = 0; i < d->examples.size(); ++i) {
       if (d->examples[i].text.size() > kMaxTextBytes)
         return TextTooLong(d->examples[i].text.size())
-            .WithPrefix((d == valid ? "validation example " : "training example ") + std::to_string(i + 1));
+            .WithPrefix((d == valid ? "validation example " : "training example ") +
+                        std::to_string(i + 1));
     }
   }
-  if (o.batch_size == 0 || o.max_epochs == 0) return InvalidArgument("batch size and epochs must be > 0");
+  if (o.batch_size == 0 || o.max_epochs == 0)
+    return InvalidArgument("batch size and epochs must be > 0");
   // Written so that NaN fails every check.
   const auto in = [](float v, float lo, float hi) { return v >= lo && v < hi; };
-  if (!in(o.dropout, 0, 1) || !in(o.feature_dropout, 0, 1)) return InvalidArgument("dropout rates must be in [0, 1)");
+  if (!in(o.dropout, 0, 1) || !in(o.feature_dropout, 0, 1))
+    return InvalidArgument("dropout rates must be in [0, 1)");
   if (!in(o.label_smoothing, 0, 1)) return InvalidArgument("label smoothing must be in [0, 1)");
   if (!in(o.lr, 1e-30f, INFINITY) || !in(o.embedding_eps, 1e-30f, INFINITY))
     return InvalidArgument("learning rate and epsilon must be positive and finite");
-  if (!in(o.weight_decay, 0, INFINITY)) return InvalidArgument("weight decay must be >= 0 and finite");
+  if (!in(o.weight_decay, 0, INFINITY))
+    return InvalidArgument("weight decay must be >= 0 and finite");
   for (uint32_t h : o.hidden)
     if (h == 0 || h > 8192) return InvalidArgument("hidden widths must be in 1..8192");
   const bool multi = train.multi_label || (valid && valid->multi_label);
@@ -460,7 +472,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
   std::set<std::string> label_set;
   for (const Example& e : train.examples) label_set.insert(e.labels.begin(), e.labels.end());
   if (label_set.empty()) return InvalidArgument("training data has no labels");
-  if (!multi && label_set.size() < 2) return InvalidArgument("single-label training needs at least 2 labels");
+  if (!multi && label_set.size() < 2)
+    return InvalidArgument("single-label training needs at least 2 labels");
   std::vector<std::string> labels(label_set.begin(), label_set.end());
   std::map<std::string, uint32_t> label_id;
   for (uint32_t i = 0; i < labels.size(); ++i) label_id[labels[i]] = i;
@@ -469,7 +482,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
   auto encode_labels = [&](const Example& e, Encoded* out) -> Status {
     for (const std::string& l : e.labels) {
       auto it = label_id.find(l);
-      if (it == label_id.end()) return InvalidArgument("label '" + l + "' does not occur in the training data");
+      if (it == label_id.end())
+        return InvalidArgument("label '" + l + "' does not occur in the training data");
       out->y.push_back(it->second);
     }
     std::sort(out->y.begin(), out->y.end());
@@ -507,7 +521,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
   if (rows == 0) return InvalidArgument("training texts have no features");
   {
     // Training reads rows and weights only: the per-token spans serve inference's caches.
-    const auto encode = [&featurizer](const std::string& text, FeaturizerScratch* scratch, FeatureVector* x) {
+    const auto encode = [&featurizer](const std::string& text, FeaturizerScratch* scratch,
+                                      FeatureVector* x) {
       featurizer.Featurize(text, scratch, x);
       std::vector<CharSpan>().swap(x->spans);
       std::vector<float>().swap(x->unscaled);
@@ -540,7 +555,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
   uint32_t best_epoch = 0, since_best = 0, epoch = 0;
   std::vector<uint32_t> order = train_idx;
   std::vector<float> probs;
-  const uint32_t last_epoch = o.fixed_epochs ? std::min(o.fixed_epochs, o.max_epochs) : o.max_epochs;
+  const uint32_t last_epoch =
+      o.fixed_epochs ? std::min(o.fixed_epochs, o.max_epochs) : o.max_epochs;
   for (epoch = 1; epoch <= last_epoch; ++epoch) {
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
     const float lr = o.lr * (1.0f - 0.9f * float(epoch - 1) / float(o.max_epochs));
@@ -553,12 +569,15 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
     // weight averaging): usually generalises better than any single epoch's weights.
     const bool use_average = o.average_weights && epoch >= 2;
     if (use_average) {
-      if (averaged++ == 0) average = net.Clone();
-      else BlendInto(net, 1.0f / float(averaged), &average);
+      if (averaged++ == 0)
+        average = net.Clone();
+      else
+        BlendInto(net, 1.0f / float(averaged), &average);
     }
     const Network& candidate = use_average ? average : net;
     if (!valid_idx.empty()) {
-      const Score score = Evaluate(candidate, kind, vdata, valid_idx, std::max(1u, o.threads), &probs);
+      const Score score =
+          Evaluate(candidate, kind, vdata, valid_idx, std::max(1u, o.threads), &probs);
       er.valid_accuracy = score.accuracy;
       er.improved = score.BetterThan(best_score);
       if (er.improved) best_score = score;
@@ -583,7 +602,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
   cal.kind = kind;
   cal.num_labels = uint32_t(labels.size());
   cal.oos_label = oos.empty() ? -1 : int(label_id[oos]);
-  if (!valid_idx.empty()) Evaluate(best, kind, vdata, valid_idx, std::max(1u, o.threads), &cal.probs);
+  if (!valid_idx.empty())
+    Evaluate(best, kind, vdata, valid_idx, std::max(1u, o.threads), &cal.probs);
   for (uint32_t i : valid_idx) cal.gold.push_back(vdata[i].y);
   CalibrationResult calr = CalibrateThreshold(cal);
   if (o.threshold_override >= 0) {
@@ -605,7 +625,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
     Dataset combined;
     combined.multi_label = multi;
     combined.examples = train.examples;
-    combined.examples.insert(combined.examples.end(), valid->examples.begin(), valid->examples.end());
+    combined.examples.insert(combined.examples.end(), valid->examples.begin(),
+                             valid->examples.end());
     TrainOptions again = o;
     again.refit = false;
     again.valid_fraction = 0;
@@ -614,7 +635,8 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
     auto refitted = Train(combined, nullptr, again, nullptr);
     if (!refitted.ok()) return refitted.status();
     report->train_examples = combined.examples.size();
-    report->calibration += "; then refitted on train + validation for " + std::to_string(best_epoch) + " epochs";
+    report->calibration +=
+        "; then refitted on train + validation for " + std::to_string(best_epoch) + " epochs";
     report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return refitted;
   }
@@ -635,7 +657,8 @@ StatusOr<Model> Train(const Dataset& train, const Dataset* valid, const TrainOpt
     for (const Example& e : valid->examples)
       for (const std::string& l : e.labels)
         if (!known.count(l))
-          return InvalidArgument(Where(*valid, e) + ": label '" + l + "' does not occur in the training data" +
+          return InvalidArgument(Where(*valid, e) + ": label '" + l +
+                                 "' does not occur in the training data" +
                                  (train.source.empty() ? "" : " (" + train.source + ")"));
   }
   StatusOr<Model> model = TrainOn(train, valid, o, report);

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "fastintent/status.h"
-#include "train/dataset.h"
 #include "model/network.h"
 #include "text/featurizer.h"
+#include "train/dataset.h"
 
 namespace fastintent {
 
@@ -19,20 +19,20 @@ struct TrainOptions {
   FeaturizerConfig featurizer;
   std::vector<uint32_t> hidden = {256};  // hidden widths; {} trains a linear model
   uint32_t max_epochs = 30;
-  uint32_t patience = 4;          // epochs without validation improvement before stopping
+  uint32_t patience = 4;  // epochs without validation improvement before stopping
   uint32_t batch_size = 64;
-  float lr = 3e-3f;               // AdamW learning rate (decays linearly to 10% at max_epochs)
-  float weight_decay = 0.0f;      // decoupled (AdamW) weight decay
-  float embedding_eps = 1e-3f;    // Adam epsilon of the sparse first layer: rare features move less
-  float dropout = 0.3f;           // on every hidden activation
-  float feature_dropout = 0.0f;   // probability of dropping each input feature while training
-  float label_smoothing = 0.1f;   // softmax only
+  float lr = 3e-3f;              // AdamW learning rate (decays linearly to 10% at max_epochs)
+  float weight_decay = 0.0f;     // decoupled (AdamW) weight decay
+  float embedding_eps = 1e-3f;   // Adam epsilon of the sparse first layer: rare features move less
+  float dropout = 0.3f;          // on every hidden activation
+  float feature_dropout = 0.0f;  // probability of dropping each input feature while training
+  float label_smoothing = 0.1f;  // softmax only
   // After early stopping picks the epoch count on the validation split, train again from
   // scratch on train + validation for that many epochs (the threshold stays the one calibrated
   // on validation). Costs a second training; helps most when data is scarce.
   bool refit = false;
-  uint32_t fixed_epochs = 0;        // > 0: run exactly this many epochs, no early stopping
-  float threshold_override = -1;    // >= 0: use this threshold instead of calibrating
+  uint32_t fixed_epochs = 0;      // > 0: run exactly this many epochs, no early stopping
+  float threshold_override = -1;  // >= 0: use this threshold instead of calibrating
   bool average_weights = true;    // evaluate and keep the running average of epoch weights
   uint64_t seed = 1;
   uint32_t threads = 2;

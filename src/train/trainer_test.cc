@@ -210,7 +210,8 @@ TEST(TrainerTest, EarlyStoppingStopsWhenValidationStopsImproving) {
   // Validation labels rotated by one: the better the model learns train, the worse it does here.
   Dataset valid = SingleLabel(5, 9);
   for (Example& e : valid.examples) {
-    const size_t k = size_t(std::find(kLabels.begin(), kLabels.end(), e.labels[0]) - kLabels.begin());
+    const size_t k =
+        size_t(std::find(kLabels.begin(), kLabels.end(), e.labels[0]) - kLabels.begin());
     e.labels[0] = kLabels[(k + 1) % kLabels.size()];
   }
   TrainReport report;
@@ -318,7 +319,10 @@ TEST(TrainerTest, InvalidOptionsAndDataAreRejected) {
       {[](TrainOptions* b) { b->lr = 0; }, "learning rate"},
       {[](TrainOptions* b) { b->embedding_eps = INFINITY; }, "epsilon"},
       {[](TrainOptions* b) { b->weight_decay = -1; }, "weight decay"},
-      {[](TrainOptions* b) { b->hidden = {16, 0}; }, "hidden"},
+      {[](TrainOptions* b) {
+         b->hidden = {16, 0};
+       },
+       "hidden"},
       {[](TrainOptions* b) { b->batch_size = 0; }, "batch"},
       {[](TrainOptions* b) { b->max_epochs = 0; }, "epochs"},
       {[](TrainOptions* b) { b->featurizer.word_ngrams = 0; }, "word_ngrams"},
