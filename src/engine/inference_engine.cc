@@ -1,12 +1,13 @@
-#include "fastintent/engine.h"
-
 #include <algorithm>
 #include <utility>
+
+#include "fastintent/engine.h"
 
 namespace fastintent {
 namespace {
 
-uint64_t NanosBetween(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+uint64_t NanosBetween(std::chrono::steady_clock::time_point a,
+                      std::chrono::steady_clock::time_point b) {
   return b > a ? uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count()) : 0;
 }
 
@@ -21,13 +22,15 @@ InferenceEngine::InferenceEngine(std::shared_ptr<const Model> model, EngineOptio
         return o;
       }()),
       model_(std::move(model)) {
-  for (int i = 0; i < options_.workers; ++i) worker_stats_.push_back(std::make_unique<WorkerStats>());
+  for (int i = 0; i < options_.workers; ++i)
+    worker_stats_.push_back(std::make_unique<WorkerStats>());
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
 InferenceEngine::~InferenceEngine() { Shutdown(ShutdownMode::kDrain); }
 
-std::future<InferenceResult> InferenceEngine::Submit(std::string text, const RequestOptions& options) {
+std::future<InferenceResult> InferenceEngine::Submit(std::string text,
+                                                     const RequestOptions& options) {
   Request r;
   r.text = std::move(text);
   r.options = options;
@@ -46,7 +49,8 @@ void InferenceEngine::Submit(std::string text, const RequestOptions& options, Ca
 
 std::optional<InferenceResult> InferenceEngine::TryComputeInline(const std::string& text,
                                                                  const RequestOptions& options) {
-  if (stopping_.load(std::memory_order_acquire) || queue_depth_.load(std::memory_order_relaxed) != 0)
+  if (stopping_.load(std::memory_order_acquire) ||
+      queue_depth_.load(std::memory_order_relaxed) != 0)
     return std::nullopt;
   // The calling thread's session, shaped for one model (Model::id()) at a time, whichever engine
   // serves it. It holds no reference to the model, so a swapped-out model is freed once its last
@@ -124,7 +128,14 @@ void InferenceEngine::Enqueue(Request&& r) {
   r.submitted = Clock::now();
   if (r.options.deadline <= r.submitted) {
     expired_at_submit_.fetch_add(1, std::memory_order_relaxed);
-    Answer(r, InferenceResult{Status(StatusCode::kDeadlineExceeded, "deadline passed before submission"), {}, {}, nullptr, 0, 0, 0});
+    Answer(r, InferenceResult{
+                  Status(StatusCode::kDeadlineExceeded, "deadline passed before submission"),
+                  {},
+                  {},
+                  nullptr,
+                  0,
+                  0,
+                  0});
     return;
   }
   std::unique_lock<std::mutex> lock(mu_);
@@ -132,7 +143,14 @@ void InferenceEngine::Enqueue(Request&& r) {
     const bool stopping = stopping_.load(std::memory_order_relaxed);
     lock.unlock();
     rejected_.fetch_add(1, std::memory_order_relaxed);
-    Answer(r, InferenceResult{Status(StatusCode::kOverloaded, stopping ? "engine is shutting down" : "request queue is full"), {}, {}, nullptr, 0, 0, 0});
+    Answer(r, InferenceResult{Status(StatusCode::kOverloaded, stopping ? "engine is shutting down"
+                                                                       : "request queue is full"),
+                              {},
+                              {},
+                              nullptr,
+                              0,
+                              0,
+                              0});
     return;
   }
   queue_.push_back(std::move(r));
@@ -168,7 +186,8 @@ void InferenceEngine::WorkerLoop(int index) {
           queue_.front().submitted + std::chrono::microseconds(options_.max_wait_us);
       ++filling_workers_;
       batch_cv_.wait_until(lock, until, [&] {
-        return queue_.empty() || queue_.size() >= options_.max_batch || stopping_.load(std::memory_order_relaxed);
+        return queue_.empty() || queue_.size() >= options_.max_batch ||
+               stopping_.load(std::memory_order_relaxed);
       });
       --filling_workers_;
       if (queue_.empty()) continue;  // another worker took them
@@ -188,10 +207,13 @@ void InferenceEngine::WorkerLoop(int index) {
     stats.batch_size.Record(n);
     {
       std::lock_guard<std::mutex> g(model_mu_);
-      if (model_ != model) {
+      // Compared by version, not by pointer: after swaps B -> A -> B a worker that never saw A
+      // holds the same model but must report the new version.
+      const uint64_t current = version_.load(std::memory_order_relaxed);
+      if (current != version) {
+        if (model != model_) session = model_->NewSession();
         model = model_;
-        version = version_.load(std::memory_order_relaxed);
-        session = model->NewSession();
+        version = current;
       }
     }
     const Clock::time_point taken = Clock::now();
@@ -199,10 +221,12 @@ void InferenceEngine::WorkerLoop(int index) {
     for (Request& r : batch) {
       InferenceResult result;
       if (!drain) {
-        result.status = Status(StatusCode::kCancelled, "engine shut down before the request was computed");
+        result.status =
+            Status(StatusCode::kCancelled, "engine shut down before the request was computed");
         stats.cancelled.fetch_add(1, std::memory_order_relaxed);
       } else {
-        result = Compute(r.text, r.options, model, version, &*session, "deadline passed while queued", &now, &stats);
+        result = Compute(r.text, r.options, model, version, &*session,
+                         "deadline passed while queued", &now, &stats);
         if (result.model) stats.end_to_end.Record(NanosBetween(r.submitted, now));
       }
       result.queue_ns = NanosBetween(r.submitted, taken);
