@@ -6,7 +6,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake ninja-build pkg-config libhwy-dev libutf8proc-dev nlohmann-json3-dev
-      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk "$@")
+      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk libfasttext-dev "$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
