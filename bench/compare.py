@@ -12,6 +12,8 @@ fastintent is: fastText's latency / ours, our throughput / fastText's; accuracy 
 points. Both programs time single calls the same way (nearest-rank percentiles, clock cost
 subtracted); see the top of tools/bench_cmd.cc and bench/fasttext_peer.cc for what each call
 covers. On a shared machine run it a few times and compare ratios within one run.
+`--precision int8` quantises a float32 file as it loads (its peak RSS counts the float32 weights
+too); for int8 figures with the file's size, give a model written by `fastintent quantize`.
 
 Needs only the standard library (any python3). The peer is built where Debian's libfasttext-dev
 is installed (scripts/setup.sh): cmake --build --preset release --target fasttext_peer
@@ -98,7 +100,8 @@ def main():
         if not a.json:
             print("measuring fastintent ...", file=sys.stderr)
         ours = run_json([a.bin, "bench", "-m", a.model, a.test, "--json", "--precision", a.precision] + seconds)
-        ours["model_mb"] = os.path.getsize(a.model) / (1 << 20)
+        if a.precision == "stored":  # else the file is not the model measured
+            ours["model_mb"] = os.path.getsize(a.model) / (1 << 20)
         if not a.json:
             print("measuring fastText ...", file=sys.stderr)
         theirs = run_json([a.peer, "--model", ft_model, a.test, "--json"] + seconds)
