@@ -6,7 +6,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake ninja-build pkg-config libhwy-dev libutf8proc-dev nlohmann-json3-dev
-      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk
+      libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk libfasttext-dev
       python3-dev python3-venv "$@")  # python3-*: the Python binding (cffi extension, test venv)
 missing=()
 for p in "${PKGS[@]}"; do
