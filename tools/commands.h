@@ -15,5 +15,7 @@ void AddInspect(CLI::App& root, int* exit_code);
 void AddBench(CLI::App& root, int* exit_code);
 void AddServe(CLI::App& root, int* exit_code);
 void AddQuantize(CLI::App& root, int* exit_code);
+void AddFeaturize(CLI::App& root, int* exit_code);
+void AddExport(CLI::App& root, int* exit_code);
 
 }  // namespace fastintent::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   fastintent::cli::AddBench(app, &exit_code);
   fastintent::cli::AddServe(app, &exit_code);
   fastintent::cli::AddQuantize(app, &exit_code);
+  fastintent::cli::AddFeaturize(app, &exit_code);
+  fastintent::cli::AddExport(app, &exit_code);
   // CLI11 would say "A subcommand is required" for a misspelt one.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
