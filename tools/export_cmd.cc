@@ -1,8 +1,9 @@
-// `fastintent export --format onnx [-m] MODEL -o OUT`: the model's network in another runtime's
-// format. The exported network takes `fastintent featurize`'s output (docs/export.md).
+// `fastintent export --format onnx|coreml [-m] MODEL -o OUT`: the model's network in another
+// runtime's format. The exported network takes `fastintent featurize`'s output (docs/export.md).
 #include <cstdio>
 
 #include "common/byte_io.h"
+#include "export/coreml_export.h"
 #include "export/onnx_export.h"
 #include "fastintent/model_io.h"
 #include "tools/cli_common.h"
@@ -21,7 +22,8 @@ int Run(const ExportArgs& a) {
   std::string meta;
   auto model = LoadModel(path, &meta);
   if (!model.ok()) return Fail(model.status().message());
-  const std::string bytes = OnnxModelBytes(**model, meta);
+  const std::string bytes =
+      a.format == "onnx" ? OnnxModelBytes(**model, meta) : CoreMlModelBytes(**model, meta);
   // Atomic: a failed write leaves no partial file behind.
   const Status written = WriteFileAtomically(a.out, bytes);
   if (!written.ok()) return Fail(written.message());
@@ -39,10 +41,15 @@ void AddExport(CLI::App& root, int* exit_code) {
       "Write the model's network for another runtime. onnx: ONNX IR 8, opset 13; input "
       "\"features\" FLOAT [N, vocabulary rows] (from `fastintent featurize`), output "
       "\"probabilities\" FLOAT [N, labels]; labels and featuriser settings in metadata_props. "
-      "int8 models are written dequantised to float32.");
+      "coreml: a NeuralNetwork .mlmodel, specification version 4, with the same input "
+      "(FLOAT32 multi-array [vocabulary rows]); single-label models are classifiers (outputs "
+      "\"classLabel\" and the dictionary \"probabilities\"), multi-label ones output "
+      "\"probabilities\" FLOAT32 [labels]. int8 models are written dequantised to float32.");
   c->add_option("-m,--model,model", a->model, "Model file (default: the built-in assistant model)")
       ->check(NotEmpty());
-  c->add_option("--format", a->format, "Output format")->required()->check(CLI::IsMember({"onnx"}));
+  c->add_option("--format", a->format, "Output format")
+      ->required()
+      ->check(CLI::IsMember({"onnx", "coreml"}));
   c->add_option("-o,--output", a->out, "Where to write the exported model (atomically)")
       ->required();
   c->callback([a, exit_code] { *exit_code = Run(*a); });
