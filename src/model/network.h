@@ -111,8 +111,6 @@ struct TokenSumTable {
 
 // Texts longer than this make Model::Probabilities free the session's text-sized buffers
 // afterwards (64 KiB: far beyond any command, while the scratch of a 1 MiB text is ~100 MB).
-// Texts longer than this make Model::Probabilities free the session's text-sized buffers
-// afterwards (64 KiB: far beyond any command, while the scratch of a 1 MiB text is ~100 MB).
 constexpr size_t kReleaseScratchAboveBytes = size_t(64) << 10;
 
 // What a Session holds besides its probabilities: the featuriser's scratch, the featurised
