@@ -37,7 +37,7 @@ const std::map<std::string, std::set<std::string>>& AllowedEdges() {
       {"train", {"public", "common", "kernels", "text", "model"}},
       {"router", {"public", "common", "text", "model"}},
       {"engine", {"public", "common", "kernels", "text", "model"}},
-      {"capi", {"public", "common", "text", "model", "router", "engine"}},
+      {"capi", {"public", "common", "text", "model", "train", "router", "engine"}},
       {"server", {"public", "common", "text", "model", "router", "engine"}},
       {"tools",
        {"public", "common", "kernels", "text", "model", "train", "router", "engine", "server"}},
