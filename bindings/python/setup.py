@@ -27,7 +27,9 @@ def native_lib_dir() -> str:
             if not glob.glob(os.path.join(given, lib + ".so.*")):
                 raise SystemExit(f"FASTINTENT_LIB_DIR={given} holds no {lib}.so.*")
         return given
-    build = os.path.join(HERE, "build", "cmake")
+    # FASTINTENT_CMAKE_BUILD_DIR lets a caller (test_pip_install.sh) keep the build out of the
+    # source tree.
+    build = os.environ.get("FASTINTENT_CMAKE_BUILD_DIR") or os.path.join(HERE, "build", "cmake")
     subprocess.check_call([
         "cmake", "-S", REPO, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
         "-DFASTINTENT_BUILD_TESTS=OFF", "-DFASTINTENT_BUILD_BENCH=OFF",
