@@ -7,7 +7,8 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 PKGS=(build-essential cmake ninja-build pkg-config libhwy-dev libutf8proc-dev nlohmann-json3-dev
       libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libboost-dev wrk libfasttext-dev
-      python3-dev python3-venv "$@")  # python3-*: the Python binding (cffi extension, test venv)
+      python3-dev python3-venv python3-fasttext "$@")  # python3-*: the Python binding (cffi
+      # extension, test venv; fastText's own binding for bindings/python/bench_overhead.py)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
-"""cffi builder of fastintent._native: the C API (include/fastintent/fastintent.h) plus a small
-C completion queue that lets asyncio await engine requests.
+"""cffi builders of fastintent._native: the C API (include/fastintent/fastintent.h) plus a small
+C completion queue that lets asyncio await engine requests; and of fastintent._train_native: the
+training C API (fastintent_train.h, libfastintent_train.so), a module of its own that only
+fastintent.train imports, so that inference-only programs never load the trainer or OpenMP.
 
 The declarations given to cffi are read from the header itself (its preprocessor lines dropped,
 integer #defines kept), so the binding cannot drift from the C API. The extension is C only and
@@ -20,7 +22,7 @@ HEADER = os.path.join(INCLUDE_DIR, "fastintent", "fastintent.h")
 LIB_DIR = os.environ.get("FASTINTENT_LINK_DIR", os.path.join(HERE, "build", "native"))
 
 
-def cdef_from_header(text: str) -> str:
+def cdef_from_header(text: str, guard: str = "FASTINTENT_FASTINTENT_H_") -> str:
     """The header's declarations in the subset of C that cffi's cdef reads.
 
     Keeps the body of the include guard; drops the `#ifdef __cplusplus` blocks (extern "C"), the
@@ -39,8 +41,8 @@ def cdef_from_header(text: str) -> str:
             directive = stripped[1:].strip()
             if directive.startswith(("if ", "ifdef ", "ifndef ")):
                 parent = bool(skip_stack and skip_stack[-1])
-                guard = directive.startswith("ifndef FASTINTENT_FASTINTENT_H_")
-                skip_stack.append(parent or not guard)
+                is_guard = directive.startswith("ifndef " + guard)
+                skip_stack.append(parent or not is_guard)
             elif directive.startswith("endif"):
                 skip_stack.pop()
             elif not (skip_stack and skip_stack[-1]):
@@ -310,5 +312,26 @@ ffibuilder.set_source(
     extra_compile_args=["-std=c11", "-O2", "-Wall"],
 )
 
+# Training: shares _native's types (ffi.include), so the fi_model* it returns is the one
+# fastintent.Model wraps. The progress callback calls into Python (with the GIL) once an epoch.
+TRAIN_HEADER = os.path.join(INCLUDE_DIR, "fastintent", "fastintent_train.h")
+train_ffibuilder = FFI()
+train_ffibuilder.include(ffibuilder)
+with open(TRAIN_HEADER, encoding="utf-8") as f:
+    train_ffibuilder.cdef(
+        cdef_from_header(f.read(), guard="FASTINTENT_FASTINTENT_TRAIN_H_") +
+        '\nextern "Python" int32_t fipy_train_progress(uint32_t, uint32_t, double, double, void*);')
+train_ffibuilder.set_source(
+    "fastintent._train_native",
+    '#include "fastintent/fastintent_train.h"\n'
+    "static int32_t fipy_train_progress(uint32_t, uint32_t, double, double, void*);\n",
+    include_dirs=[INCLUDE_DIR],
+    library_dirs=[LIB_DIR],
+    libraries=["fastintent_train", "fastintent"],
+    extra_link_args=["-Wl,-rpath,$ORIGIN"],
+    extra_compile_args=["-std=c11", "-O2", "-Wall"],
+)
+
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)
+    train_ffibuilder.compile(verbose=True)

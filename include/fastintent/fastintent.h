@@ -1,6 +1,7 @@
 /* fastintent.h: the stable C API of fastintent (C99; also valid C++).
  *
- * This is the only header a C, Python (cffi) or Rust program needs. It is a thin layer over the
+ * This is the only header a C, Python (cffi) or Rust program needs to classify (training: the
+ * separate fastintent_train.h and libfastintent_train.so). It is a thin layer over the
  * C++ library (include/fastintent/{model,model_io,engine}.h), compiled into libfastintent.so /
  * libfastintent.a. Documentation with an example per function: docs/c-api.md.
  *
@@ -135,6 +136,11 @@ FI_EXPORT const char* fi_error_message(const fi_error* error);
  * "unknown" for values not in fi_code. */
 FI_EXPORT const char* fi_code_name(int32_t code);
 FI_EXPORT void fi_error_free(fi_error* error);
+/* A new error with `code` and the message (message, len) (NULL, 0 is ""), released with
+ * fi_error_free like any other. For libraries layered on this one (libfastintent_train,
+ * fastintent_train.h) and wrappers that report their own failures through the same type. When
+ * even this allocation fails, the static FI_OUT_OF_MEMORY error (freeing it does nothing). */
+FI_EXPORT fi_error* fi_error_create(int32_t code, const char* message, size_t len);
 
 /* ============================== Models ============================== */
 

@@ -109,6 +109,15 @@ const char* fi_code_name(int32_t code) {
   }
 }
 
+fi_error* fi_error_create(int32_t code, const char* message, size_t len) {
+  try {
+    return fastintent::capi::NewError(
+        code, message == nullptr ? std::string() : std::string(message, len));
+  } catch (...) {
+    return fastintent::capi::OutOfMemory();
+  }
+}
+
 void fi_error_free(fi_error* error) {
   if (error != fastintent::capi::OutOfMemory()) delete error;
 }

@@ -16,7 +16,11 @@ asyncio (no executor, no thread per request)::
 
 Errors are FastIntentError subclasses carrying the C API's code and message (.code,
 .code_name, .message): InvalidArgumentError, NotFoundError, DataLossError, OverloadedError, ...
-Training is not part of the C API yet: train models with the ``fastintent train`` CLI.
+Training (loads the training library, libfastintent_train, on first use only)::
+
+    model = fastintent.train(texts, labels, progress=lambda epoch, n, loss, acc: print(epoch, acc))
+    model = fastintent.train_file("train.jsonl", "valid.jsonl", quantize=True)
+    model.save("assistant.fim")
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from ._errors import (CancelledError, DataLossError, DeadlineExceededError, Fast
                       InternalError, InvalidArgumentError, IOFailureError, NotFoundError,
                       OutOfMemoryError, OverloadedError, ShutDownError, UnimplementedError)
 from ._model import BatchPrediction, Component, Label, Model, Route
+from ._train import train, train_file
 from ._native import ffi as _ffi
 from ._native import lib as _lib
 
@@ -43,5 +48,6 @@ __all__ = [
     "API_VERSION", "LIBRARY_VERSION", "MAX_TEXT_BYTES", "BatchPrediction", "CancelledError",
     "Component", "DataLossError", "DeadlineExceededError", "Engine", "FastIntentError",
     "IOFailureError", "InternalError", "InvalidArgumentError", "Label", "Model", "NotFoundError",
-    "OutOfMemoryError", "OverloadedError", "Route", "ShutDownError", "UnimplementedError",
+    "OutOfMemoryError", "OverloadedError", "Route", "ShutDownError", "UnimplementedError", "train",
+    "train_file",
 ]
