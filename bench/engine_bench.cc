@@ -98,6 +98,8 @@ double SaturationRate(std::shared_ptr<const Model> model, const std::vector<std:
     int inflight = 0;
   };
   std::vector<std::unique_ptr<Window>> windows;
+  windows.reserve(size_t(a.submitters));
+  threads.reserve(size_t(a.submitters));
   for (int t = 0; t < a.submitters; ++t) windows.push_back(std::make_unique<Window>());
   const Clock::time_point start = Clock::now();
   for (int t = 0; t < a.submitters; ++t) {
@@ -151,6 +153,7 @@ void LatencyAtRate(std::shared_ptr<const Model> model, const std::vector<std::st
   const Clock::time_point end =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(a.seconds));
   std::atomic<uint64_t> late{0};
+  threads.reserve(size_t(a.submitters));
   for (int t = 0; t < a.submitters; ++t) {
     threads.emplace_back([&, t] {
       size_t i = size_t(t) * 7919;

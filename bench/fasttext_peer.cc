@@ -193,6 +193,7 @@ double Throughput(const fasttext::FastText& ft, const std::vector<std::string>& 
   std::atomic<int> ready{0};
   std::vector<uint64_t> done(size_t(threads) * 8, 0);  // spaced out: no false sharing
   std::vector<std::thread> pool;
+  pool.reserve(size_t(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::istringstream in;

@@ -289,6 +289,8 @@ std::vector<Impl> Impls() {
   return impls;
 }
 
+// NOLINTBEGIN(performance-inefficient-string-concatenation): the names are built once, at
+// start-up; "a" + b + c reads best here.
 void RegisterAll() {
   const auto reg = [](const std::string& name, auto fn) {
     benchmark::RegisterBenchmark(name.c_str(), fn);
@@ -338,6 +340,7 @@ void RegisterAll() {
     }
   }
 }
+// NOLINTEND(performance-inefficient-string-concatenation)
 
 }  // namespace
 }  // namespace fastintent::kernels

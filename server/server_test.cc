@@ -373,6 +373,7 @@ TEST_F(ServerTest, ShutdownAnswersRequestsInFlight) {
   Start(so);
   std::atomic<int> answered{0}, dropped{0};
   std::vector<std::thread> clients;
+  clients.reserve(3);
   for (int t = 0; t < 3; ++t) {
     clients.emplace_back([&] {
       try {
@@ -462,6 +463,7 @@ TEST_F(ServerTest, OverloadGets503Quickly) {
   std::atomic<int> ok{0}, overloaded{0}, other{0};
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(6);
   for (int t = 0; t < 6; ++t) {
     clients.emplace_back([&] {
       Client c(port_);
@@ -579,6 +581,7 @@ TEST_F(ServerTest, ConcurrentKeepAliveClientsAndMetrics) {
   constexpr int kClients = 4, kRequests = 50;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(kClients);
   for (int t = 0; t < kClients; ++t) {
     threads.emplace_back([&] {
       Client c(port_);

@@ -91,9 +91,12 @@ class [[nodiscard]] StatusOr {
 #define FI_CONCAT(a, b) FI_CONCAT_INNER(a, b)
 #define FI_ASSIGN_OR_RETURN(lhs, expr) \
   FI_ASSIGN_OR_RETURN_IMPL(FI_CONCAT(fi_or_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): tmp is a name being declared and lhs may be a
+// declaration ("auto x"); parentheses would not compile.
 #define FI_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \
   if (!tmp.ok()) return tmp.status();            \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace fastintent

@@ -5,6 +5,7 @@
  * with its error paths; handles are freed in every order, NULL is passed to every free
  * function, and the engine is driven from many threads. Runs under ASan (preset asan).
  * Prints each failed check and ends with "N passed, M failed". */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier): a feature-test macro, reserved on purpose. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 
 #include <math.h>
@@ -359,6 +360,7 @@ static void TestClassify(void) {
     memcpy(exact, bad, sizeof bad - 1);
     EXPECT_OK(fi_model_probabilities(m, exact, sizeof bad - 1, p_bad, 3, &n));
     EXPECT_OK(fi_model_probabilities(m, fixed, sizeof fixed - 1, p_fixed, 3, &n));
+    /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): bit-exact on purpose. */
     CHECK(memcmp(p_bad, p_fixed, sizeof p_bad) == 0);
     free(exact);
     EXPECT_OK(fi_model_classify(m, "rain\0music music", 16, 1, 0.0f, out, 1, &n));
@@ -448,6 +450,7 @@ static void TestBatch(void) {
     fi_error* e = fi_model_probabilities(m, texts[i], strlen(texts[i]), single, 3, &k);
     CHECK(codes[i] == fi_error_code(e));
     if (e == NULL) {
+      /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): bit-exact on purpose. */
       CHECK(memcmp(single, probs + 3 * i, sizeof single) == 0);
     } else {
       CHECK(probs[3 * i] == 0.0f && probs[3 * i + 1] == 0.0f && probs[3 * i + 2] == 0.0f);
@@ -539,6 +542,7 @@ static void TestFeaturizeQuantizeSave(void) {
   free(bytes);
   EXPECT_OK(fi_model_probabilities(m, "play some music", 15, p1, 3, &n));
   EXPECT_OK(fi_model_probabilities(back, "play some music", 15, p2, 3, &n));
+  /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): bit-exact on purpose. */
   CHECK(memcmp(p1, p2, sizeof p1) == 0 && fi_model_component_count(back) == 3);
   fi_model_free(back);
   back = NULL;
@@ -551,6 +555,7 @@ static void TestFeaturizeQuantizeSave(void) {
         fi_model_component_count(back) == 3);
   EXPECT_OK(fi_model_probabilities(q, "wake me up", 10, p1, 3, &n));
   EXPECT_OK(fi_model_probabilities(back, "wake me up", 10, p2, 3, &n));
+  /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): bit-exact on purpose. */
   CHECK(memcmp(p1, p2, sizeof p1) == 0);
   remove(path);
   EXPECT_ERROR(fi_model_save(q, "/nonexistent-dir/m.fim", 22), FI_IO_ERROR,
@@ -583,7 +588,10 @@ static void TestThreadsBlocking(void) {
   pthread_t threads[kThreads];
   int i;
   for (i = 0; i < kModels; ++i) g_models[i] = Load(i == 1 ? "tiny_other.fim" : "tiny.fim");
-  for (i = 0; i < kThreads; ++i) pthread_create(&threads[i], NULL, ClassifyLoop, (void*)(size_t)i);
+  for (i = 0; i < kThreads; ++i) {
+    /* NOLINTNEXTLINE(performance-no-int-to-ptr): the thread's index, the pthread idiom. */
+    pthread_create(&threads[i], NULL, ClassifyLoop, (void*)(size_t)i);
+  }
   CHECK(strcmp(Top(g_models[kModels - 1], "play some music"), "music") == 0);
   fi_model_free(g_models[kModels - 1]);
   for (i = 0; i < kThreads; ++i) pthread_join(threads[i], NULL);

@@ -302,6 +302,7 @@ TEST(ByteSourceTest, RoundTripsEveryType) {
   EXPECT_EQ(b, 0xFEDCBA9876543210ull);
   for (size_t i = 0; i < nf; ++i) {
     // Bit-exact, so -0.0 and NaN are checked too.
+    // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison): bit-exact on purpose.
     EXPECT_EQ(std::memcmp(&f[i], &specials[i], 4), 0) << "float " << i;
   }
   EXPECT_EQ(s1, "hello, world");

@@ -1,6 +1,7 @@
 #include "fastintent/histogram.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace fastintent {
 
@@ -55,7 +56,7 @@ void LatencyHistogram::Snapshot::Merge(const Snapshot& o) {
 uint64_t LatencyHistogram::Snapshot::Percentile(double q) const {
   if (count == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
-  uint64_t rank = uint64_t(q * double(count) + 0.5);
+  uint64_t rank = uint64_t(std::llround(q * double(count)));
   rank = std::clamp<uint64_t>(rank, 1, count);
   uint64_t seen = 0;
   for (int b = 0; b < kBuckets; ++b) {

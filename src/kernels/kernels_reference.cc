@@ -103,7 +103,7 @@ void MatVecI8(const int8_t* w, const float* w_scale, size_t rows, size_t cols, c
               float x_scale, const float* bias, float* y) {
   for (size_t r = 0; r < rows; ++r) {
     int64_t sum = 0;
-    for (size_t j = 0; j < cols; ++j) sum += int32_t(w[r * cols + j]) * x[j];
+    for (size_t j = 0; j < cols; ++j) sum += int64_t(w[r * cols + j]) * x[j];
     y[r] = bias[r] + (x_scale * w_scale[r]) * float(sum);
   }
 }

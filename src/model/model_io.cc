@@ -76,7 +76,7 @@ Status ReadMatrix(ByteSource* src, float* m, size_t rows, size_t cols, size_t st
 
 Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
   // 28 bytes: written before char_tf existed, which means CharTf::kPerText.
-  if (len != 7 * 4 && len != 8 * 4)
+  if (len != 28 && len != 32)  // 7 or 8 u32 fields
     return BadSection(*src, "featurizer", "wrong size " + std::to_string(len));
   FeaturizerConfig c;
   uint32_t hash, tok, char_tf = uint32_t(CharTf::kPerText);
@@ -87,7 +87,7 @@ Status ReadFeaturizer(ByteSource* src, uint64_t len, Parts* p) {
   FI_RETURN_IF_ERROR(src->U32(&c.min_df, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&hash, "featurizer"));
   FI_RETURN_IF_ERROR(src->U32(&tok, "featurizer"));
-  if (len == 8 * 4) FI_RETURN_IF_ERROR(src->U32(&char_tf, "featurizer"));
+  if (len == 32) FI_RETURN_IF_ERROR(src->U32(&char_tf, "featurizer"));
   c.char_tf = CharTf(char_tf);
   // Judged by CheckFeaturizer once the section checksum has been verified, so that a corrupted
   // byte is reported as corruption rather than as a featuriser from a newer build.

@@ -276,16 +276,14 @@ TEST(HashFeaturesTest, ScratchReuseAndLongText) {
 
 // HashWordKeys, then HashTokenCharKeys for every token, give the keys HashFeatures counts.
 TEST(HashKeysTest, WordAndTokenKeysAddUpToHashFeatures) {
-  const std::vector<std::string> texts = {"What's the weather in Paris?",
-                                          "go go go",
-                                          "",
-                                          " .,;!? ",
-                                          "Stra\xC3\x9F"
-                                          "e \xE2\x82\xAC"
-                                          "5 caf\xC3\xA9",
-                                          "internationalization of everything",
-                                          std::string(100, 'x') + " " + "\xF0\x9F\x98\x80",
-                                          "bad \xFF\xFE bytes"};
+  const std::vector<std::string> texts = {
+      "What's the weather in Paris?", "go go go", "", " .,;!? ",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): split after \x escapes.
+      "Stra\xC3\x9F"
+      "e \xE2\x82\xAC"
+      "5 caf\xC3\xA9",
+      "internationalization of everything", std::string(100, 'x') + " " + "\xF0\x9F\x98\x80",
+      "bad \xFF\xFE bytes"};
   for (const FeaturizerConfig& c :
        {Config(1u << 20, 3, 2, 5), Config(4099, 2, 1, 8), Config(1024, 1, 0, 0)}) {
     FeatureHashScratch s;  // reused: the keys must not depend on earlier texts

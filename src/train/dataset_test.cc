@@ -28,7 +28,7 @@ class DatasetTest : public ::testing::Test {
 
   // Writes `content` byte for byte to dir/name and returns the path.
   std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
+    std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << content;
     return path;
   }

@@ -424,6 +424,7 @@ std::vector<std::string> FrequentTokens(const FeaturizerConfig& c, const Dataset
   });
   if (order.size() > kMaxFrequentTokens) order.resize(kMaxFrequentTokens);
   std::vector<std::string> out;
+  out.reserve(order.size());
   for (auto& [n, token] : order) out.push_back(std::move(token));
   return out;
 }
@@ -515,6 +516,7 @@ StatusOr<Model> TrainOn(const Dataset& train, const Dataset* valid, const TrainO
 
   // Vocabulary and IDF from the training texts only.
   std::vector<std::string> texts;
+  texts.reserve(train_idx.size());
   for (uint32_t i : train_idx) texts.push_back(train.examples[i].text);
   Featurizer featurizer(o.featurizer, BuildVocabulary(o.featurizer, texts));
   const uint32_t rows = uint32_t(featurizer.vocab().size());

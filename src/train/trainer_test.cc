@@ -67,6 +67,7 @@ Dataset MultiLabel(size_t n, uint32_t seed) {
     std::vector<size_t> intents(kCombos[i % 8]);
     if (i % 8 < 2) intents.push_back(size_t(rng() % 3));
     std::vector<std::string> labels;
+    labels.reserve(intents.size());
     for (size_t k : intents) labels.push_back(kLabels[k]);
     ds.examples.push_back({MakeText(intents, &rng), labels, i + 1});
   }
@@ -366,7 +367,7 @@ TEST(TrainerTest, ValidationLabelUnknownToTrainingIsAnError) {
   EXPECT_EQ(model.status().code(), StatusCode::kInvalidArgument);
   const std::string& msg = model.status().message();
   EXPECT_NE(msg.find("'cooking'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("6"), std::string::npos) << "should say which validation example: " << msg;
+  EXPECT_NE(msg.find('6'), std::string::npos) << "should say which validation example: " << msg;
 }
 
 TEST(TrainerTest, HiddenPresets) {
