@@ -14,7 +14,7 @@ scripts/lint.sh --format-only
 ctest --preset release --output-on-failure -j2
 cmake --preset asan >/dev/null
 cmake --build --preset asan
-ctest --preset asan --output-on-failure -j2 -LE accuracy
+ctest --preset asan --output-on-failure -j2 -LE 'accuracy|python'
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan --target inference_engine_test server_test
 ctest --preset tsan --output-on-failure -j2 -R 'Engine|Server'
