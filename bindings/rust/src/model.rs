@@ -146,7 +146,7 @@ pub struct Features {
 /// ```no_run
 /// let model = fastintent::Model::load("assistant.fim")?;
 /// let best = model.predict("can you see my screen")?;
-/// println!("{:?}", best.first().map(|l| &l.name)); // Some("screen_share"), or None: rejected
+/// println!("{:?}", best.first().map(|l| &l.name)); // Some("vision"), or None: out of scope
 /// # Ok::<(), fastintent::Error>(())
 /// ```
 pub struct Model {
