@@ -111,6 +111,7 @@ std::vector<std::string> CheckIncludes(const fs::path& root) {
         if (to.empty() || to == from) continue;
         if (AllowedEdges().at(from).count(to)) continue;
         if (to == "testing" && IsTestFile(rel)) continue;
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): a failure message.
         problems.push_back(rel + ":" + std::to_string(n) + ": layer '" + from +
                            "' may not include '" + std::string(m[1]) + "' (layer '" + to + "')");
       }

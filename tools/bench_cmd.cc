@@ -102,6 +102,7 @@ double Throughput(const Model& m, const std::vector<std::string>& texts, int thr
   std::atomic<int> ready{0};
   std::vector<uint64_t> done(size_t(threads) * 8, 0);  // spaced out: no false sharing
   std::vector<std::thread> pool;
+  pool.reserve(size_t(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       Session s = m.NewSession();

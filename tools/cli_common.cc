@@ -100,6 +100,7 @@ Status CheckLabelsKnown(const Model& m, const Dataset& data, const std::string& 
   for (const Example& ex : data.examples)
     for (const std::string& l : ex.labels)
       if (m.LabelIndex(l) < 0)
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error message, once.
         return InvalidArgument(path + ":" + std::to_string(ex.line) + ": label '" + l +
                                "' is not one the model knows (" +
                                std::to_string(m.labels().size()) +

@@ -6,6 +6,7 @@
  * decreasing offsets, empty labels, invalid UTF-8, one label only, bad params, a missing file
  * and cancellation from the progress callback. Runs under ASan (preset asan).
  * Ends with "N passed, M failed"; exits non-zero when a check failed. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier): a feature-test macro, reserved on purpose. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
@@ -78,6 +79,7 @@ static void BuildData(void) {
       rng = rng * 1103515245u + 12345u;
       word = kWords[c][(rng >> 16) % 4];
       if (w) g_texts[t++] = ' ';
+      /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): texts are (offset, length) spans. */
       memcpy(g_texts + t, word, strlen(word));
       t += strlen(word);
     }

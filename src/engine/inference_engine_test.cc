@@ -86,6 +86,7 @@ TEST(EngineTest, MicroBatchesConcurrentRequests) {
   eo.max_wait_us = 200000;  // a worker waits up to 200 ms for a full batch
   InferenceEngine engine(ModelA(), eo);
   std::vector<std::future<InferenceResult>> fs;
+  fs.reserve(8);
   for (int i = 0; i < 8; ++i) fs.push_back(engine.Submit("wake me alarm"));
   for (auto& f : fs) EXPECT_EQ(LabelOf(f.get()), "alarm");
   EngineStats st = engine.Stats();
@@ -151,6 +152,7 @@ TEST(EngineTest, RejectsAtOnceWhenTheQueueIsFull) {
   Gate gate;
   gate.Block(engine);  // the worker is stuck in the callback; the queue is empty
   std::vector<std::future<InferenceResult>> queued;
+  queued.reserve(4);
   for (int i = 0; i < 4; ++i) queued.push_back(engine.Submit("song"));
   auto rejected = engine.Submit("song");
   ASSERT_EQ(rejected.wait_for(0s), std::future_status::ready);  // answered inside Submit
@@ -272,6 +274,7 @@ TEST(EngineTest, ShutdownDrainsEveryQueuedRequest) {
   Gate gate;
   gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
+  fs.reserve(20);
   for (int i = 0; i < 20; ++i) fs.push_back(engine.Submit("playlist album"));
   // Shutdown returns only after every queued request was answered.
   gate.ShutdownThenOpen(engine, InferenceEngine::ShutdownMode::kDrain);
@@ -291,6 +294,7 @@ TEST(EngineTest, ShutdownCanCancelQueuedRequests) {
   Gate gate;
   gate.Block(engine);
   std::vector<std::future<InferenceResult>> fs;
+  fs.reserve(5);
   for (int i = 0; i < 5; ++i) fs.push_back(engine.Submit("rain"));
   gate.ShutdownThenOpen(engine, InferenceEngine::ShutdownMode::kCancelQueued);
   for (auto& f : fs) EXPECT_EQ(f.get().status.code(), StatusCode::kCancelled);
@@ -304,6 +308,7 @@ TEST(EngineTest, HotSwapKeepsServing) {
   std::atomic<bool> stop{false};
   std::atomic<int> bad_answers{0}, answers{0};
   std::vector<std::thread> submitters;
+  submitters.reserve(2);
   for (int t = 0; t < 2; ++t) {
     submitters.emplace_back([&] {
       while (!stop.load()) {
@@ -351,6 +356,7 @@ TEST(EngineTest, ConcurrentSubmittersGetEveryAnswer) {
   constexpr int kThreads = 4, kPerThread = 500;
   std::atomic<int> ok{0}, overloaded{0}, other{0}, callbacks{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::vector<std::future<InferenceResult>> fs;

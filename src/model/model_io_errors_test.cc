@@ -228,8 +228,8 @@ TEST_F(SectionErrorTest, VocabularyNonFiniteIdf) {
 TEST_F(SectionErrorTest, VocabularyAndWeightsDisagreeOnRows) {
   std::string& v = Payload("vocabulary");
   const uint32_t rows = GetU32(v, 4);
-  std::string smaller = v.substr(0, 4) + U32(rows - 1) + v.substr(8, 4 * (rows - 1)) +
-                        v.substr(8 + 4 * rows, 4 * (rows - 1));
+  std::string smaller = v.substr(0, 4) + U32(rows - 1) + v.substr(8, 4 * size_t(rows - 1)) +
+                        v.substr(8 + 4 * size_t(rows), 4 * size_t(rows - 1));
   v = smaller;
   Expect(StatusCode::kDataLoss, "model.fim: weights and vocabulary disagree on the row count");
 }
@@ -263,7 +263,7 @@ TEST_F(SectionErrorTest, WeightsSizeDoesNotMatchShape) {
 // then failed to load ("bad row scale"). Weights and biases must be finite.
 TEST_F(SectionErrorTest, WeightsNonFinite) {
   const std::string good = Payload("weights");
-  const size_t first_weight = 4 * (3 + 2);                 // after nh, hidden {16, 8}, labels, rows
+  const size_t first_weight = size_t(4) * (3 + 2);         // after nh, hidden {16, 8}, labels, rows
   PutU32(&Payload("weights"), first_weight, 0x7F800000u);  // +inf
   Expect(StatusCode::kDataLoss, "model.fim: section 'weights': non-finite weight or bias");
   Payload("weights") = good;

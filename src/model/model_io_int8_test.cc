@@ -68,6 +68,7 @@ TEST(ModelIoInt8Test, QuantizationIsPerRowSymmetric) {
     ASSERT_FLOAT_EQ(q.embedding_scale[r], m / 127.0f);
     int peak = 0;
     for (uint32_t j = 0; j < n.width0(); ++j) {
+      // NOLINTNEXTLINE(bugprone-signed-char-misuse): int8 weights, not characters.
       const int v = q.embedding_q[r * q.stride0() + j];
       peak = std::max(peak, std::abs(v));
       EXPECT_NEAR(v * q.embedding_scale[r], n.embedding[r * n.stride0() + j],
@@ -112,7 +113,7 @@ TEST(ModelIoInt8Test, SectionErrors) {
   ASSERT_NE(w, nullptr);
   std::string& p = w->payload;
   const float minus = -1.0f;
-  std::memcpy(&p[4 * 5], &minus, 4);
+  std::memcpy(&p[size_t(4) * 5], &minus, 4);
   ExpectLoadError(Assemble(neg), StatusCode::kDataLoss,
                   "model.fim: section 'weights_int8': bad row scale");
   // A size that does not match the shape.

@@ -76,6 +76,7 @@ std::string CollidingPair(const Model& m) {
     m.featurizer().Featurize(word, &scratch, &x);
     if (x.spans.size() != 1 || x.spans[0].key.len == 0) continue;
     std::string& other = by_slot[x.spans[0].key.hash & (TokenSums::kSlots - 1)];
+    // NOLINTNEXTLINE(performance-inefficient-string-concatenation): test setup, not a hot path.
     if (!other.empty()) return other + " " + word;
     other = word;
   }

@@ -57,6 +57,7 @@ StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json,
     else if (pr == "LOW")
       comp.priority = Priority::kLow;
     else
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error message, once.
       return InvalidArgument(source + ": component '" + comp.name + "': unknown priority '" + pr +
                              "'");
     if (c.contains("memory_mb") && c["memory_mb"].is_number_integer())
@@ -83,6 +84,7 @@ StatusOr<ComponentRegistry> ComponentRegistry::Parse(const std::string& json,
   for (const Component& c : reg.components_)
     for (const std::string& d : c.depends_on)
       if (!reg.Find(d))
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error message, once.
         return InvalidArgument(source + ": component '" + c.name + "' depends on unknown '" + d +
                                "'");
   // Cycle check by depth-first search.

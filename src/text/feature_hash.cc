@@ -157,6 +157,7 @@ void TokenizeAndEncode(std::string_view text, FeatureHashScratch* s) {
         std::string& enc = s->tok.sanitized;  // free after Tokenize
         enc.clear();
         AppendUtf8(cps[i], &enc);
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a byte buffer with a length.
         std::memcpy(utf8 + len, enc.data(), enc.size());
         len += uint32_t(enc.size());
       }
