@@ -111,9 +111,10 @@ std::vector<std::string> CheckIncludes(const fs::path& root) {
         if (to.empty() || to == from) continue;
         if (AllowedEdges().at(from).count(to)) continue;
         if (to == "testing" && IsTestFile(rel)) continue;
-        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): a failure message.
-        problems.push_back(rel + ":" + std::to_string(n) + ": layer '" + from +
-                           "' may not include '" + std::string(m[1]) + "' (layer '" + to + "')");
+        std::string problem = rel + ":" + std::to_string(n);
+        problem += ": layer '" + from + "' may not include '";
+        problem += std::string(m[1]) + "' (layer '" + to + "')";
+        problems.push_back(std::move(problem));
       }
     }
   }

@@ -92,7 +92,8 @@ TEST(ModelIoDamageTest, HugeDeclaredShapeInATinyBufferIsTruncation) {
   // A weights section declaring R = 2^26 rows of width 8192 (about 2 TiB) with a consistent
   // length, in a buffer of 56 bytes: must fail before allocating anything.
   const uint64_t rows = 1u << 26, w0 = 8192;
-  const uint64_t len = 4 * (3 + 1) + 4 * (uint64_t(rows) * w0 + w0) + 4 * (uint64_t(w0) * 1 + 1);
+  const uint64_t len =
+      uint64_t(4) * (3 + 1) + 4 * (uint64_t(rows) * w0 + w0) + 4 * (uint64_t(w0) * 1 + 1);
   const std::string payload = U32(1) + U32(uint32_t(w0)) + U32(1) + U32(uint32_t(rows));
   const std::string head = kMagic + U32(1) + U32(1);
   const std::string file =
