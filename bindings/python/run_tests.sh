@@ -4,7 +4,7 @@
 # installs the binding from a copy of this folder (so builds never write into the source tree)
 # linked against LIB_DIR/libfastintent.so, and runs pytest from an empty folder, so the tests
 # import the installed package, not the sources. MODELS_DIR holds capi_test_models' models.
-# Exits 77 (CTest: skipped) when python3 or its venv module is missing.
+# Exits 77 (CTest: skipped) when python3 or its venv module is missing, or PyPI is unreachable.
 set -euo pipefail
 lib_dir=$(realpath "$1")
 models_dir=$(realpath "$2")
@@ -22,7 +22,13 @@ stamp=$venv/.requirements
 if [ ! -x "$venv/bin/python" ] || ! cmp -s "$here/requirements.txt" "$stamp"; then
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+  # The pinned packages come from PyPI: a machine that cannot reach it skips (loudly), as the
+  # export check does; a reachable PyPI and a failing test is a failure.
+  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"; then
+    echo "SKIP: cannot install the pinned packages of requirements.txt from PyPI"
+    rm -rf "$venv"
+    exit 77
+  fi
   cp "$here/requirements.txt" "$stamp"
 fi
 src=$work/src
