@@ -398,7 +398,8 @@ typedef struct fi_engine_stats {
   uint64_t submitted;   /* accepted or refused by a full queue / shut-down engine */
   uint64_t completed;   /* answered with a result */
   uint64_t failed;      /* answered FI_INVALID_ARGUMENT by the model */
-  uint64_t rejected;    /* refused FI_OVERLOADED or FI_SHUT_DOWN */
+  uint64_t rejected;    /* refused FI_OVERLOADED, or FI_SHUT_DOWN while shutting down (submits
+                           after fi_engine_shutdown returned are refused uncounted) */
   uint64_t expired;     /* answered FI_DEADLINE_EXCEEDED */
   uint64_t cancelled;   /* answered FI_CANCELLED */
   uint64_t batches;     /* micro-batches taken by the workers */
