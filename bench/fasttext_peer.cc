@@ -20,7 +20,8 @@
 //   peak_rss_mb       getrusage(RUSAGE_SELF).ru_maxrss, only when the model was loaded with
 //                     --model: after training in this process it would count training memory.
 // Per-call figures subtract the measured cost of reading the clock, percentiles are nearest-
-// rank, and the throughput phases warm up first: the same method as tools/bench_cmd.cc.
+// rank (src/common/timing.h, shared with `fastintent bench`), and the throughput phases warm up
+// first, as in tools/bench_cmd.cc.
 //
 // fastText trains with several threads without locks (Hogwild), so its accuracy varies a little
 // from one training run to the next; `-thread 1` in --settings makes a run repeatable.
@@ -46,13 +47,18 @@
 #include <vector>
 
 #include "common/json.h"
+#include "common/timing.h"
 #include "fasttext/fasttext.h"
 #include "train/dataset.h"
 
 namespace fastintent {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using timing::Clock;
+using timing::Percentile;
+using timing::Seconds;
+using timing::TimePerCall;
+using timing::TimerOverheadNs;
 
 struct PeerArgs {
   std::string train, model, output, data;
@@ -60,49 +66,6 @@ struct PeerArgs {
   double seconds = 1.0;  // per timed phase
   bool json = false;
 };
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Percentile (0..100) of `v` by nearest rank; sorts `v`.
-double Percentile(std::vector<double>* v, double p) {
-  if (v->empty()) return 0;
-  std::sort(v->begin(), v->end());
-  size_t i = size_t(std::ceil(p / 100.0 * double(v->size())));
-  i = std::min(v->size() - 1, i == 0 ? 0 : i - 1);
-  return (*v)[i];
-}
-
-// Median cost of one steady_clock::now() pair, in ns, subtracted from per-call samples.
-double TimerOverheadNs() {
-  std::vector<double> v;
-  for (int i = 0; i < 20001; ++i) {
-    const auto a = Clock::now();
-    const auto b = Clock::now();
-    v.push_back(std::chrono::duration<double, std::nano>(b - a).count());
-  }
-  return Percentile(&v, 50);
-}
-
-// Runs fn(i) for i < n, one timed call each, passes until `seconds` (at least one pass);
-// returns per-call microseconds (timer overhead removed).
-template <class Fn>
-std::vector<double> TimePerCall(size_t n, double seconds, double overhead_ns, Fn&& fn) {
-  std::vector<double> us;
-  us.reserve(n * 8);
-  const auto start = Clock::now();
-  do {
-    for (size_t i = 0; i < n; ++i) {
-      const auto a = Clock::now();
-      fn(i);
-      const auto b = Clock::now();
-      const double ns = std::chrono::duration<double, std::nano>(b - a).count();
-      us.push_back(std::max(0.0, ns - overhead_ns) / 1e3);
-    }
-  } while (Seconds(start, Clock::now()) < seconds);
-  return us;
-}
 
 // One line of fastText input: ASCII lower-cased, whitespace collapsed to single spaces, ending
 // in '\n' as the lines of a file that fastText predicts from do (the newline is its end-of-

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/timing.h"
 #include "fastintent/model_io.h"
 #include "kernels/kernels.h"
 #include "text/featurizer.h"
@@ -36,7 +37,11 @@
 namespace fastintent::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using timing::Clock;
+using timing::Percentile;
+using timing::Seconds;
+using timing::TimePerCall;
+using timing::TimerOverheadNs;
 
 struct BenchArgs {
   std::string model, data;
@@ -45,53 +50,10 @@ struct BenchArgs {
   double seconds = 1.0;  // per timed phase
 };
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Percentile (0..100) of `v` by nearest rank; sorts `v`.
-double Percentile(std::vector<double>* v, double p) {
-  if (v->empty()) return 0;
-  std::sort(v->begin(), v->end());
-  size_t i = size_t(std::ceil(p / 100.0 * double(v->size())));
-  i = std::min(v->size() - 1, i == 0 ? 0 : i - 1);
-  return (*v)[i];
-}
-
-// Median cost of one steady_clock::now() pair, in ns, subtracted from per-call samples.
-double TimerOverheadNs() {
-  std::vector<double> v;
-  for (int i = 0; i < 20001; ++i) {
-    const auto a = Clock::now();
-    const auto b = Clock::now();
-    v.push_back(std::chrono::duration<double, std::nano>(b - a).count());
-  }
-  return Percentile(&v, 50);
-}
-
 double PeakRssMb() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return double(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-// Runs fn(i) over the texts, one timed call each, passes until `seconds` (at least one pass);
-// returns per-call microseconds (timer overhead removed).
-template <class Fn>
-std::vector<double> TimePerCall(size_t n, double seconds, double overhead_ns, Fn&& fn) {
-  std::vector<double> us;
-  us.reserve(n * 8);
-  const auto start = Clock::now();
-  do {
-    for (size_t i = 0; i < n; ++i) {
-      const auto a = Clock::now();
-      fn(i);
-      const auto b = Clock::now();
-      const double ns = std::chrono::duration<double, std::nano>(b - a).count();
-      us.push_back(std::max(0.0, ns - overhead_ns) / 1e3);
-    }
-  } while (Seconds(start, Clock::now()) < seconds);
-  return us;
 }
 
 // Utterances per second with `threads` threads, each with its own Session, each looping over
